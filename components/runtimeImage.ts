@@ -1,0 +1,74 @@
+// The runtime image: built on Hemma's docker daemon from the service checkout, with the ROCm torch
+// pins as build args (config is their one source of truth) and the revision in its tag and OCI
+// label. With build disabled it refers to the image an earlier deploy left on Hemma, so a rollback
+// needs neither the checkout nor a rebuild. The image is never removed from Hemma by Pulumi
+// (keepLocally); `npm run prune` retires old ones.
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+
+export interface TorchPins {
+  indexUrl: string;
+  torchVersion: string;
+  torchvisionVersion: string;
+  torchaudioVersion: string;
+}
+
+export interface RuntimeImageArgs {
+  /** Repository part of the tag, e.g. `sir-convert-a-lot-runtime`. */
+  name: string;
+  /** Full 40-hex commit SHA; the tag. */
+  revision: string;
+  /** Build from the checkout (true) or use the image already on the host (false). */
+  build: boolean;
+  sourceDir: string;
+  dockerfile: string;
+  torch: TorchPins;
+}
+
+/** The build args the upstream Dockerfile reads for the ROCm torch wheels. */
+export function torchBuildArgs(torch: TorchPins): Record<string, string> {
+  return {
+    SIR_CONVERT_A_LOT_TORCH_ROCM_INDEX_URL: torch.indexUrl,
+    SIR_CONVERT_A_LOT_TORCH_VERSION: torch.torchVersion,
+    SIR_CONVERT_A_LOT_TORCHVISION_VERSION: torch.torchvisionVersion,
+    SIR_CONVERT_A_LOT_TORCHAUDIO_VERSION: torch.torchaudioVersion,
+  };
+}
+
+export class RuntimeImage extends pulumi.ComponentResource {
+  /** `<name>:<revision>`. */
+  readonly tag: string;
+  /** The image id (`sha256:…`) containers run, so a rebuilt tag always replaces them. */
+  readonly imageId: pulumi.Output<string>;
+  readonly image: docker.RemoteImage;
+
+  constructor(name: string, args: RuntimeImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sir-convert-a-lot:hemma:RuntimeImage", name, {}, opts);
+    this.tag = `${args.name}:${args.revision}`;
+    this.image = new docker.RemoteImage(
+      name,
+      {
+        name: this.tag,
+        keepLocally: true,
+        build: args.build
+          ? {
+              context: args.sourceDir,
+              dockerfile: path.posix.normalize(args.dockerfile),
+              buildArgs: torchBuildArgs(args.torch),
+              labels: {
+                "org.opencontainers.image.revision": args.revision,
+                "org.opencontainers.image.title": args.name,
+                "org.sir-convert-a-lot.torch-version": args.torch.torchVersion,
+              },
+              tags: [this.tag],
+              platform: "linux/amd64",
+            }
+          : undefined,
+      },
+      { parent: this },
+    );
+    this.imageId = this.image.imageId;
+    this.registerOutputs({ tag: this.tag, imageId: this.imageId });
+  }
+}

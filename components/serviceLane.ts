@@ -1,0 +1,108 @@
+// One service lane (prod or eval): a container from the shared runtime image with ROCm device
+// passthrough, its own data volume, the shared model cache, a port published on the loopback
+// address only, a /readyz healthcheck, restart policy and log rotation. The container has a fixed
+// name and host port, so replacements delete the old container first.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import { containerEnvs, dataDirFor, laneEnvironment } from "./laneEnvironment";
+
+export interface ServiceLaneArgs {
+  lane: string;
+  profile: "prod" | "eval";
+  containerName: string;
+  containerPort: number;
+  hostPort: number;
+  bindAddress: string;
+  revision: string;
+  imageId: pulumi.Input<string>;
+  dataVolumeName: pulumi.Input<string>;
+  modelCacheVolumeName: pulumi.Input<string>;
+  modelCachePath: string;
+  gpuDevices: string[];
+  gpuGroups: string[];
+  apiKey: pulumi.Input<string>;
+  evalCpuOnlyDecision?: string;
+  waitTimeoutSeconds: number;
+  logMaxSize: string;
+  logMaxFiles: number;
+}
+
+/** The uvicorn entrypoint per profile is chosen by PDM script (no env var selects the profile). */
+export function serveCommand(profile: "prod" | "eval"): string[] {
+  return ["pdm", "run", profile === "prod" ? "serve:sir-convert-a-lot" : "serve:sir-convert-a-lot-eval"];
+}
+
+/** Healthcheck: any non-2xx from /readyz inside the container means unhealthy. */
+export function readyzHealthcheck(containerPort: number): docker.types.input.ContainerHealthcheck {
+  return {
+    tests: [
+      "CMD",
+      "python",
+      "-c",
+      `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${containerPort}/readyz', timeout=8)`,
+    ],
+    interval: "30s",
+    timeout: "10s",
+    retries: 3,
+    startPeriod: "20s",
+    startInterval: "2s",
+  };
+}
+
+export class ServiceLane extends pulumi.ComponentResource {
+  readonly container: docker.Container;
+  readonly dataDir: string;
+  /** Where the lane answers on the docker host. */
+  readonly hostUrl: string;
+
+  constructor(name: string, args: ServiceLaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("sir-convert-a-lot:hemma:ServiceLane", name, {}, opts);
+    this.dataDir = dataDirFor(args.profile);
+    const host = args.bindAddress.includes(":") ? `[${args.bindAddress}]` : args.bindAddress;
+    this.hostUrl = `http://${host}:${args.hostPort}`;
+    const env = laneEnvironment({
+      profile: args.profile,
+      revision: args.revision,
+      modelCachePath: args.modelCachePath,
+      evalCpuOnlyDecision: args.evalCpuOnlyDecision,
+    });
+
+    this.container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: args.imageId,
+        command: serveCommand(args.profile),
+        envs: containerEnvs(env, args.apiKey),
+        devices: args.gpuDevices.map((device) => ({ hostPath: device, containerPath: device, permissions: "rwm" })),
+        groupAdds: args.gpuGroups,
+        ports: [{ internal: args.containerPort, external: args.hostPort, ip: args.bindAddress, protocol: "tcp" }],
+        volumes: [
+          { volumeName: args.dataVolumeName, containerPath: this.dataDir },
+          { volumeName: args.modelCacheVolumeName, containerPath: args.modelCachePath },
+        ],
+        labels: [
+          { label: "org.sir-convert-a-lot.lane", value: args.lane },
+          { label: "org.sir-convert-a-lot.profile", value: args.profile },
+          { label: "org.opencontainers.image.revision", value: args.revision },
+        ],
+        healthcheck: readyzHealthcheck(args.containerPort),
+        restart: "unless-stopped",
+        logDriver: "json-file",
+        logOpts: { "max-size": args.logMaxSize, "max-file": String(args.logMaxFiles) },
+        wait: true,
+        waitTimeout: args.waitTimeoutSeconds,
+        mustRun: true,
+        // Never remove volumes with the container: data is sacred.
+        removeVolumes: false,
+      },
+      {
+        parent: this,
+        // Fixed name and host port: the old container must go before the new one is created.
+        deleteBeforeReplace: true,
+        customTimeouts: { create: `${args.waitTimeoutSeconds + 120}s`, update: `${args.waitTimeoutSeconds + 120}s` },
+      },
+    );
+    this.registerOutputs({ containerName: this.container.name, dataDir: this.dataDir, hostUrl: this.hostUrl });
+  }
+}

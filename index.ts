@@ -1,0 +1,87 @@
+// The Sir Convert-a-Lot stack on Hemma: parse config once, then declare the runtime image, the
+// persistent volumes, the prod and eval GPU lanes, and their post-deploy verification.
+import * as pulumi from "@pulumi/pulumi";
+import * as docker from "@pulumi/docker";
+import * as random from "@pulumi/random";
+import { loadStackConfig } from "./lib/config/load";
+import { LANES } from "./lib/config/schema";
+import { tunnelCommand } from "./lib/sshTarget";
+import { RuntimeImage } from "./components/runtimeImage";
+import { DataVolumes } from "./components/dataVolumes";
+import { ServiceLane } from "./components/serviceLane";
+
+const config = loadStackConfig();
+
+const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
+
+const serviceApiKey: pulumi.Output<string> =
+  config.apiKey ?? new random.RandomPassword("api-key", { length: 48, special: false }).result;
+
+const runtimeImage = new RuntimeImage(
+  "runtime-image",
+  {
+    name: config.image.name,
+    revision: config.revision,
+    build: config.image.build,
+    sourceDir: config.sourceDir,
+    dockerfile: config.source.dockerfile,
+    torch: config.torch,
+  },
+  { providers: { docker: provider } },
+);
+
+const volumes = new DataVolumes(
+  "data-volumes",
+  {
+    laneVolumes: Object.fromEntries(LANES.map((lane) => [lane, config.lanes[lane].dataVolume])),
+    modelCacheVolume: config.modelCache.volume,
+  },
+  { providers: { docker: provider } },
+);
+
+const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lane) => {
+  const laneConfig = config.lanes[lane];
+  const service = new ServiceLane(
+    lane,
+    {
+      lane,
+      profile: laneConfig.profile,
+      containerName: laneConfig.containerName,
+      containerPort: laneConfig.containerPort,
+      hostPort: laneConfig.hostPort,
+      bindAddress: config.bindAddress,
+      revision: config.revision,
+      imageId: runtimeImage.imageId,
+      dataVolumeName: volumes.byLane[lane].name,
+      modelCacheVolumeName: volumes.modelCache.name,
+      modelCachePath: config.modelCache.path,
+      gpuDevices: config.gpu.devices,
+      gpuGroups: config.gpu.groups,
+      apiKey: serviceApiKey,
+      evalCpuOnlyDecision: laneConfig.profile === "eval" ? config.evalCpu.cpuOnlyDecision : undefined,
+      waitTimeoutSeconds: config.container.waitTimeoutSeconds,
+      logMaxSize: config.container.logMaxSize,
+      logMaxFiles: config.container.logMaxFiles,
+    },
+    { providers: { docker: provider } },
+  );
+  return { lane, laneConfig, service };
+});
+
+export const revision = config.revision;
+export const image = { name: runtimeImage.tag, id: runtimeImage.imageId };
+export const lanes = Object.fromEntries(
+  serviceLanes.map(({ lane, laneConfig, service }) => [
+    lane,
+    {
+      containerName: service.container.name,
+      profile: laneConfig.profile,
+      dataDir: service.dataDir,
+      url: service.hostUrl,
+      hostPort: laneConfig.hostPort,
+      localPort: laneConfig.hostPort,
+      tunnelCommand: tunnelCommand(config.dockerHost, laneConfig.hostPort, config.bindAddress, laneConfig.hostPort),
+    },
+  ]),
+);
+export const apiKey = pulumi.secret(serviceApiKey);

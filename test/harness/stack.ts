@@ -1,0 +1,100 @@
+// Test harness: runs the real index.ts under mocks with the committed Pulumi.hemma.yaml values
+// (plus per-test overrides) and gives typed access to the recorded registrations.
+import * as path from "path";
+import type { MockRunResult, RecordedResource } from "../../lib/mockRun";
+import { createScratchCheckout, ScratchCheckout } from "../../lib/scratchCheckout";
+
+export const PROGRAM_DIR = path.resolve(__dirname, "..", "..");
+export const NS = "sir-convert-a-lot";
+
+let checkout: ScratchCheckout | undefined;
+
+/** One scratch service checkout per test file (removed at exit). */
+export function scratchCheckout(): ScratchCheckout {
+  if (!checkout) {
+    checkout = createScratchCheckout();
+    const made = checkout;
+    process.on("exit", () => made.remove());
+  }
+  return checkout;
+}
+
+export interface StackRunOptions {
+  /** Top-level config keys (without namespace) to set; objects are JSON-encoded. */
+  set?: Record<string, unknown>;
+  /** Top-level config keys to remove. */
+  unset?: string[];
+  secretKeys?: string[];
+  preview?: boolean;
+}
+
+/** The committed stack config with the source pointed at a scratch checkout. */
+export function committedConfig(options: StackRunOptions = {}): Record<string, string> {
+  // Loaded inside the call so each test sees the file as committed.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadStackConfig } = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
+  const config = loadStackConfig(PROGRAM_DIR, "hemma");
+  const src = scratchCheckout();
+  const source = JSON.parse(config[`${NS}:source`] ?? "{}");
+  config[`${NS}:source`] = JSON.stringify({ ...source, path: src.dir });
+  for (const [key, value] of Object.entries(options.set ?? {})) {
+    config[`${NS}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  for (const key of options.unset ?? []) delete config[`${NS}:${key}`];
+  return config;
+}
+
+/** Runs index.ts under mocks in an isolated module registry. */
+export async function runStack(options: StackRunOptions = {}): Promise<StackRun> {
+  const config = committedConfig(options);
+  let result: MockRunResult | undefined;
+  let runner: typeof import("../../lib/mockRun") | undefined;
+  jest.isolateModules(() => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    runner = require("../../lib/mockRun");
+  });
+  result = await runner!.runProgramUnderMocks({
+    programDir: PROGRAM_DIR,
+    stack: "hemma",
+    config,
+    secretConfigKeys: (options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+    preview: options.preview ?? false,
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loadProgram: () => require(path.join(PROGRAM_DIR, "index.ts")),
+  });
+  return new StackRun(result, runner!);
+}
+
+export class StackRun {
+  constructor(
+    readonly result: MockRunResult,
+    private readonly runner: typeof import("../../lib/mockRun"),
+  ) {}
+
+  get resources(): RecordedResource[] {
+    return this.result.resources;
+  }
+
+  ofType(type: string): RecordedResource[] {
+    return this.resources.filter((r) => r.type === type);
+  }
+
+  named(type: string, name: string): RecordedResource {
+    const found = this.resources.find((r) => r.type === type && r.name === name);
+    if (!found) throw new Error(`no ${type} named ${name}; have ${this.resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+    return found;
+  }
+
+  byUrn(urn: string): RecordedResource | undefined {
+    return this.resources.find((r) => r.urn === urn);
+  }
+
+  /** Inputs with secret markers removed. */
+  plain(resource: RecordedResource): Record<string, any> {
+    return this.runner.unwrapSecrets(resource.inputs) as Record<string, any>;
+  }
+
+  isSecret(value: unknown): boolean {
+    return this.runner.isSecret(value);
+  }
+}
