@@ -3,14 +3,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
-import { loadStackConfig } from "./lib/config/load";
+import { loadProgramConfig } from "./lib/config/load";
 import { LANES } from "./lib/config/schema";
 import { tunnelCommand } from "./lib/sshTarget";
 import { RuntimeImage } from "./components/runtimeImage";
 import { DataVolumes } from "./components/dataVolumes";
 import { ServiceLane } from "./components/serviceLane";
 
-const config = loadStackConfig();
+const config = loadProgramConfig();
 
 const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
 

@@ -9,12 +9,12 @@ export interface CheckoutState {
 }
 
 function git(dir: string, args: string[]): string {
-  return execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  return execFileSync("git", ["-C", dir, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** Reads HEAD and the dirty state of `dir`; throws with git's own message when it is not a checkout. */
 export function readCheckoutState(dir: string): CheckoutState {
-  const head = git(dir, ["rev-parse", "--verify", "HEAD^{commit}"]);
+  const head = git(dir, ["rev-parse", "--verify", "HEAD^{commit}"]).trim();
   const changes = git(dir, ["status", "--porcelain", "--untracked-files=normal"])
     .split("\n")
     .filter((line) => line.length > 0);

@@ -53,6 +53,8 @@ export interface MockRunOptions {
   config: Record<string, string>;
   secretConfigKeys?: string[];
   preview?: boolean;
+  /** Called for each registration as it happens (also when the run later fails). */
+  onRegister?: (resource: RecordedResource) => void;
   /** Loads the program module; defaults to a fresh `require` of `<programDir>/index.ts`. */
   loadProgram?: () => unknown;
 }
@@ -195,7 +197,11 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = async (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
       await register(req, (err: unknown, resp: unknown) => {
-        if (!err && resp) resources.push(record(req, (resp as { getUrn(): string }).getUrn()));
+        if (!err && resp) {
+          const recorded = record(req, (resp as { getUrn(): string }).getUrn());
+          resources.push(recorded);
+          opts.onRegister?.(recorded);
+        }
         callback(err, resp);
       });
     };
@@ -220,8 +226,18 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     const cwd = process.cwd();
     process.chdir(opts.programDir);
     try {
-      await runInPulumiStack(async () => load());
+      // A program that throws while loading (a bad config) must surface here, not as an unhandled rejection.
+      let loadError: unknown;
+      await runInPulumiStack(async () => {
+        try {
+          return load();
+        } catch (err) {
+          loadError = err;
+          return {};
+        }
+      });
       await rpcs.waitForRPCs();
+      if (loadError !== undefined) throw loadError;
       return { resources, outputs: stackOutputs };
     } finally {
       process.chdir(cwd);

@@ -139,3 +139,16 @@ export function loadStackConfig(options: { raw?: Record<string, string>; project
   return { ...rest, project, stack, revision, sourceDir, apiKey: apiKey === undefined ? undefined : pulumi.secret(apiKey) };
 }
 
+
+/**
+ * For the program: like loadStackConfig, but a bad config ends the run with a clean error
+ * (Pulumi prints the message without a stack trace).
+ */
+export function loadProgramConfig(): StackConfig {
+  try {
+    return loadStackConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}

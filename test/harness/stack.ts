@@ -45,24 +45,26 @@ export function committedConfig(options: StackRunOptions = {}): Record<string, s
 }
 
 /** Runs index.ts under mocks in an isolated module registry. */
-export async function runStack(options: StackRunOptions = {}): Promise<StackRun> {
+export async function runStack(options: StackRunOptions = {}, onRegister?: (r: RecordedResource) => void): Promise<StackRun> {
   const config = committedConfig(options);
   let result: MockRunResult | undefined;
   let runner: typeof import("../../lib/mockRun") | undefined;
-  jest.isolateModules(() => {
+  // A fresh module registry per run, so index.ts executes again with this run's config.
+  await jest.isolateModulesAsync(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    runner = require("../../lib/mockRun");
+    runner = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
+    result = await runner.runProgramUnderMocks({
+      programDir: PROGRAM_DIR,
+      stack: "hemma",
+      config,
+      secretConfigKeys: (options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+      preview: options.preview ?? false,
+      onRegister,
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      loadProgram: () => require(path.join(PROGRAM_DIR, "index.ts")),
+    });
   });
-  result = await runner!.runProgramUnderMocks({
-    programDir: PROGRAM_DIR,
-    stack: "hemma",
-    config,
-    secretConfigKeys: (options.secretKeys ?? []).map((k) => `${NS}:${k}`),
-    preview: options.preview ?? false,
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loadProgram: () => require(path.join(PROGRAM_DIR, "index.ts")),
-  });
-  return new StackRun(result, runner!);
+  return new StackRun(result!, runner!);
 }
 
 export class StackRun {
