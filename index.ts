@@ -9,6 +9,7 @@ import { tunnelCommand } from "./lib/sshTarget";
 import { RuntimeImage } from "./components/runtimeImage";
 import { DataVolumes } from "./components/dataVolumes";
 import { ServiceLane } from "./components/serviceLane";
+import { LaneVerification } from "./components/laneVerification";
 
 const config = loadProgramConfig();
 
@@ -65,7 +66,26 @@ const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lan
     },
     { providers: { docker: provider } },
   );
-  return { lane, laneConfig, service };
+  const verification = config.verification.enabled
+    ? new LaneVerification(`${lane}-verification`, {
+        lane,
+        profile: laneConfig.profile,
+        containerName: laneConfig.containerName,
+        hostUrl: service.hostUrl,
+        dataDir: service.dataDir,
+        revision: config.revision,
+        torchVersion: config.torch.torchVersion,
+        via: config.dockerHost.startsWith("ssh://") ? config.dockerHost : undefined,
+        sshOpts: config.sshOpts,
+        timeoutSeconds: config.verification.timeoutSeconds,
+        evidenceRoot: config.verification.evidenceRoot,
+        apiKey: serviceApiKey,
+        imageId: runtimeImage.imageId,
+        containerId: service.container.id,
+        dependsOn: [service.container],
+      })
+    : undefined;
+  return { lane, laneConfig, service, verification };
 });
 
 export const revision = config.revision;
@@ -83,5 +103,10 @@ export const lanes = Object.fromEntries(
       tunnelCommand: tunnelCommand(config.dockerHost, laneConfig.hostPort, config.bindAddress, laneConfig.hostPort),
     },
   ]),
+);
+export const verification = Object.fromEntries(
+  serviceLanes
+    .filter(({ verification: v }) => v !== undefined)
+    .map(({ lane, verification: v }) => [lane, { evidenceDirs: v!.evidenceDirs }]),
 );
 export const apiKey = pulumi.secret(serviceApiKey);
