@@ -26,6 +26,7 @@ const runtimeImage = new RuntimeImage(
     build: config.image.build,
     sourceDir: config.sourceDir,
     dockerfile: config.source.dockerfile,
+    builder: config.image.builder,
     torch: config.torch,
   },
   { providers: { docker: provider } },

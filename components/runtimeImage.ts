@@ -23,6 +23,8 @@ export interface RuntimeImageArgs {
   build: boolean;
   sourceDir: string;
   dockerfile: string;
+  /** `legacy` forces the classic builder API instead of buildx/BuildKit. */
+  builder: "buildx" | "legacy";
   torch: TorchPins;
 }
 
@@ -62,7 +64,7 @@ export class RuntimeImage extends pulumi.ComponentResource {
                 "org.sir-convert-a-lot.torch-version": args.torch.torchVersion,
               },
               tags: [this.tag],
-              platform: "linux/amd64",
+              useLegacyBuilder: args.builder === "legacy" ? true : undefined,
             }
           : undefined,
       },

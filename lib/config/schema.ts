@@ -36,6 +36,12 @@ const imageSchema = z
     name: dockerName.default("sir-convert-a-lot-runtime"),
     /** false: run the image already on Hemma for `revision` (rollback without checkout or rebuild). */
     build: z.boolean().default(true),
+    /**
+     * Which builder the docker provider uses on the host: `buildx` (BuildKit through the daemon's
+     * default builder) or `legacy` (the classic builder API; a fallback if buildx cannot resolve
+     * a builder over SSH).
+     */
+    builder: z.enum(["buildx", "legacy"]).default("buildx"),
     /** How many deployed revisions keep their image on Hemma (`npm run prune`). */
     keepRevisions: z.number().int().min(1).max(100).default(5),
   })

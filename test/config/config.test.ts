@@ -39,7 +39,7 @@ describe("defaults", () => {
     expect(cfg.revision).toBe(checkout.head);
     expect(cfg.dockerHost).toBe("ssh://hemma");
     expect(cfg.bindAddress).toBe("127.0.0.1");
-    expect(cfg.image).toEqual({ name: "sir-convert-a-lot-runtime", build: true, keepRevisions: 5 });
+    expect(cfg.image).toEqual({ name: "sir-convert-a-lot-runtime", build: true, builder: "buildx", keepRevisions: 5 });
     expect(cfg.gpu).toEqual({ devices: ["/dev/kfd", "/dev/dri"], groups: ["video", "render"] });
     expect(cfg.lanes.prod).toMatchObject({ containerName: "sir_convert_a_lot_prod", profile: "prod", containerPort: 8085, hostPort: 28085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true });
     expect(cfg.lanes.eval).toMatchObject({ containerName: "sir_convert_a_lot_eval", profile: "eval", containerPort: 8086, hostPort: 28086, dataVolume: "sir-convert-a-lot-eval-data" });
@@ -69,6 +69,7 @@ describe("rules", () => {
     ["lanes", { prod: { dataVolume: "bad name!" }, eval: {} }, "lanes.prod.dataVolume", /docker object name/],
     ["container", { waitTimeoutSeconds: 1 }, "container.waitTimeoutSeconds", /10/],
     ["image", { keepRevisions: 0 }, "image.keepRevisions", /1/],
+    ["image", { builder: "kaniko" }, "image.builder", /buildx|legacy/],
   ])("%s = %j is refused", (key, value, issueKey, reason) => {
     expect(reasonFor({ [key]: value }, issueKey)).toMatch(reason);
   });

@@ -37,6 +37,7 @@ describe("committed hemma stack", () => {
     expect(inputs.build.context).toBe(scratchCheckout().dir);
     expect(inputs.build.dockerfile).toBe("Dockerfile");
     expect(inputs.build.tags).toEqual([`sir-convert-a-lot-runtime:${head}`]);
+    expect(inputs.build.useLegacyBuilder).toBeUndefined();
     expect(inputs.build.labels["org.opencontainers.image.revision"]).toBe(head);
     expect(inputs.build.buildArgs).toEqual({
       SIR_CONVERT_A_LOT_TORCH_ROCM_INDEX_URL: "https://download.pytorch.org/whl/rocm7.1",
@@ -192,6 +193,11 @@ describe("stack variants", () => {
     expect(image.build).toBeUndefined();
     expect(image.keepLocally).toBe(true);
     expect(envMap(run, run.named(CONTAINER, "prod")).SIR_CONVERT_A_LOT_SERVICE_REVISION).toBe(revision);
+  });
+
+  test("the legacy builder can be chosen", async () => {
+    const run = await runStack({ set: { image: { builder: "legacy" } } });
+    expect(run.plain(run.named(IMAGE, "runtime-image")).build.useLegacyBuilder).toBe(true);
   });
 
   test("a configured secret API key is used instead of a generated one", async () => {
