@@ -1,0 +1,34 @@
+// Prints policy diagnostics the way `pulumi preview` lists them under "Policies:" and decides the
+// outcome: any mandatory (or remediate) violation fails the run.
+import { Diagnostic } from "./analyzerClient";
+
+export interface ReportInput {
+  packName: string;
+  packVersion: string;
+  packSource: string;
+  diagnostics: Diagnostic[];
+  /** URN -> "type: name" of every analyzed resource. */
+  subjects: Map<string, { type: string; name: string }>;
+}
+
+export function isBlocking(d: Diagnostic): boolean {
+  return d.level === "mandatory" || d.level === "remediate";
+}
+
+export function formatReport(r: ReportInput): string {
+  const blocking = r.diagnostics.filter(isBlocking);
+  const mark = blocking.length ? "❌" : r.diagnostics.length ? "⚠️" : "✅";
+  const lines = ["Policies:", `    ${mark} ${r.packName}@v${r.packVersion} (local: ${r.packSource})`];
+  const order = (d: Diagnostic) => (isBlocking(d) ? 0 : 1);
+  for (const d of [...r.diagnostics].sort((a, b) => order(a) - order(b))) {
+    const s = r.subjects.get(d.urn);
+    const subject = s ? `  (${s.type}: ${s.name})` : "";
+    const from = d.policyPackName === r.packName ? "" : `  [${d.policyPackName}]`;
+    lines.push(`        - [${d.level}]  ${d.policyName}${subject}${from}`);
+    for (const line of d.message.split("\n")) lines.push(`          ${line}`);
+  }
+  const mandatory = blocking.length;
+  const advisory = r.diagnostics.length - mandatory;
+  lines.push("", `${mandatory} mandatory and ${advisory} advisory policy violation${r.diagnostics.length === 1 ? "" : "s"}.`);
+  return lines.join("\n");
+}

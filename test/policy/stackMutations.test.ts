@@ -1,0 +1,79 @@
+// The real program (index.ts with the committed Pulumi.hemma.yaml, under mocks) through the real
+// pack: the committed stack passes, and each dangerous change to its registrations or config is
+// refused by the policy that owns it.
+import type { RecordedResource } from "../../lib/mockRun";
+import { runStack } from "../harness/stack";
+import { find, mutate, setEnv, T } from "./fixtures";
+import { of, openPack, PackSession, refusedBy } from "./packHarness";
+
+let session: PackSession;
+let committed: RecordedResource[];
+
+beforeAll(async () => {
+  [session, committed] = await Promise.all([openPack(), runStack({ preview: true }).then((run) => run.resources)]);
+});
+afterAll(async () => {
+  await session?.close();
+});
+
+function apiKeyOf(resources: RecordedResource[]): string {
+  const envs = (find(resources, T.container, "prod").inputs.envs as { value: string[] }).value;
+  return envs.find((e) => e.startsWith("SIR_CONVERT_A_LOT_API_KEY="))!.split("=")[1];
+}
+
+async function refusal(resources: RecordedResource[], config?: Record<string, unknown>) {
+  const result = await session.check(resources, config);
+  expect(result.report).not.toContain(apiKeyOf(committed));
+  return result;
+}
+
+test("the committed stack registers both lanes, its image, volumes and verification", () => {
+  const types = committed.map((r) => `${r.type}/${r.name}`);
+  expect(types).toEqual(expect.arrayContaining([
+    `${T.image}/runtime-image`, `${T.container}/prod`, `${T.container}/eval`,
+    `${T.volume}/sir-convert-a-lot-prod-data`, `${T.volume}/sir-convert-a-lot-eval-data`,
+  ]));
+  expect(committed.filter((r) => r.type === T.command)).toHaveLength(6);
+});
+
+test("the committed stack passes the pack with no violation at all", async () => {
+  const result = await refusal(committed);
+  expect(result.diagnostics).toEqual([]);
+  expect(result.refused).toBe(false);
+});
+
+const mutations: [string, string, () => RecordedResource[]][] = [
+  ["drop /dev/kfd from prod", "gpu-devices",
+    () => mutate(committed, T.container, "prod", (i) => (i.devices = i.devices.filter((d: any) => d.hostPath !== "/dev/kfd")))],
+  ["bind prod on 0.0.0.0", "loopback-only",
+    () => mutate(committed, T.container, "prod", (i) => (i.ports[0].ip = "0.0.0.0"))],
+  ["share the prod data volume with eval", "data-root-separation",
+    () => mutate(committed, T.container, "eval", (i) => {
+      const data = i.volumes.find((v: any) => v.containerPath === "/var/lib/sir-convert-a-lot/eval");
+      data.volumeName = "sir-convert-a-lot-prod-data";
+    })],
+  ["pin torch to a CUDA wheel", "rocm-torch-pins",
+    () => mutate(committed, T.image, "runtime-image", (i) => (i.build.buildArgs.SIR_CONVERT_A_LOT_TORCH_VERSION = "2.10.0+cu128"))],
+  ["tag the runtime image latest", "immutable-image",
+    () => mutate(committed, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:latest"))],
+  ["unprotect the prod data volume", "protected-data",
+    () => mutate(committed, T.volume, "sir-convert-a-lot-prod-data", (_i, r) => (r.options.protect = false))],
+  ["set a CPU unlock variable on prod", "gpu-first-env",
+    () => mutate(committed, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_ALLOW_CPU_ONLY", "1"))],
+];
+
+test.each(mutations)("%s is refused by %s", async (_what, policy, make) => {
+  const result = await refusal(make());
+  expect(result.refused).toBe(true);
+  expect(refusedBy(result)).toEqual([policy]);
+  expect(of(result, policy)[0].message).toMatch(new RegExp(`^.*\\n${policy}: \\S+ \\(\\S+\\) field .+ is .+; .+`));
+});
+
+test("an eval CPU decision in stack config is refused until the policy config records it", async () => {
+  const run = await runStack({ preview: true, set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } });
+  const before = await refusal(run.resources);
+  expect(refusedBy(before)).toEqual(["gpu-first-env"]);
+  expect(of(before, "gpu-first-env")[0].message).toContain("eval (docker:index/container:Container) field envs");
+  const recorded = await refusal(run.resources, { "gpu-first-env": { evalCpuDecision: "ADR-0007" } });
+  expect(recorded.diagnostics).toEqual([]);
+});
