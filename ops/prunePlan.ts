@@ -1,0 +1,43 @@
+// Decides which runtime images `npm run prune` removes from Hemma: it keeps the images of the last
+// N distinct revisions that deployed successfully (history), the current revision, anything a
+// container uses and any tag that is not a revision; everything else goes. Pure.
+import type { ContainerUse, ImageRow } from "./hemmaDocker";
+import { deployedAt, recentGoodRevisions, UpdateRecord } from "./historyRecords";
+
+const FULL_SHA = /^[0-9a-f]{40}$/;
+
+export interface KeepRevision {
+  revision: string;
+  why: string;
+}
+
+export interface PruneDecision {
+  ref: string;
+  id: string;
+  action: "keep" | "remove";
+  reason: string;
+}
+
+/** The last `n` distinct good revisions (newest first) plus the current config revision. */
+export function revisionsToKeep(records: UpdateRecord[], current: string | undefined, n: number): KeepRevision[] {
+  const keep: KeepRevision[] = recentGoodRevisions(records)
+    .slice(0, n)
+    .map((r, i) => ({ revision: r.revision, why: `deployed revision #${i + 1} of the last ${n} (${deployedAt(r).toISOString()})` }));
+  if (current && !keep.some((k) => k.revision === current)) keep.unshift({ revision: current, why: "current config revision" });
+  return keep;
+}
+
+export function planPrune(images: ImageRow[], containers: ContainerUse[], keep: KeepRevision[]): PruneDecision[] {
+  const keepBy = new Map(keep.map((k) => [k.revision, k.why]));
+  const decisions = images.map((img): PruneDecision => {
+    const ref = `${img.Repository}:${img.Tag}`;
+    const base = { ref, id: img.ID };
+    if (!FULL_SHA.test(img.Tag)) return { ...base, action: "keep", reason: `tag "${img.Tag}" is not a revision; prune leaves it alone` };
+    const why = keepBy.get(img.Tag);
+    if (why) return { ...base, action: "keep", reason: why };
+    const users = containers.filter((c) => (c.imageId !== "" && c.imageId === img.ID) || c.imageRef === ref || c.imageRef === img.ID);
+    if (users.length > 0) return { ...base, action: "keep", reason: `used by container ${users.map((c) => `${c.name} (${c.state})`).join(", ")}` };
+    return { ...base, action: "remove", reason: "not among the revisions to keep and no container uses it" };
+  });
+  return decisions.sort((a, b) => (a.action === b.action ? a.ref.localeCompare(b.ref) : a.action === "keep" ? -1 : 1));
+}

@@ -1,0 +1,151 @@
+// `npm run rollback`: re-deploys an earlier good revision found in the stack's update history,
+// reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
+// gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
+import { parseArgs } from "util";
+import { fetchAllHistory } from "./historyFetch";
+import { deployedAt, toRecords } from "./historyRecords";
+import { dockerExecFor, inspectImage } from "./hemmaDocker";
+import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
+import { describeError, OpsError } from "./opsError";
+import { PulumiCli } from "./pulumiCli";
+import { planRollback, RollbackPlan } from "./rollbackPlan";
+import { checkoutHead } from "./sourceCheckout";
+import { parseOpsConfig, requireRevision, sourceDir } from "./stackConfig";
+import { refuseIfPending } from "./stackPending";
+
+export interface RollbackOptions {
+  to?: string;
+  steps?: number;
+  yes: boolean;
+  dryRun: boolean;
+  stack?: string;
+}
+
+const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>]";
+
+export function parseRollbackArgs(argv: string[]): RollbackOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        to: { type: "string" },
+        steps: { type: "string" },
+        yes: { type: "boolean", short: "y", default: false },
+        "dry-run": { type: "boolean", default: false },
+        stack: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new OpsError((err as Error).message, USAGE, 2);
+  }
+  let steps: number | undefined;
+  if (values.steps !== undefined) {
+    steps = Number(values.steps);
+    if (!/^\d+$/.test(values.steps) || steps < 1) throw new OpsError(`--steps must be a positive whole number, got ${values.steps}`, USAGE, 2);
+  }
+  return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack };
+}
+
+function describePlan(plan: RollbackPlan, imageId: string | null, stack: string): string[] {
+  const t = plan.target;
+  return [
+    `Rollback plan for stack ${stack}:`,
+    `  from revision  ${plan.current} (current config)`,
+    `  to revision    ${t.revision} (${plan.stepsBack} good revision(s) back)`,
+    `  deployed at    ${deployedAt(t).toISOString()}${t.message ? ` — "${t.message}"` : ""}`,
+    `  image          ${plan.imageRef}`,
+    imageId
+      ? `  image status   still on Hemma (${imageId}); no rebuild, the containers are recreated from it`
+      : `  image status   NOT on Hemma any more; it will be REBUILT from the source checkout (takes minutes)`,
+  ];
+}
+
+async function confirm(ctx: OpsContext, question: string): Promise<boolean> {
+  if (!ctx.isTTY) {
+    throw new OpsError("refusing to roll back without confirmation: no terminal to ask on and --yes was not given", "re-run with --yes to confirm non-interactively");
+  }
+  const answer = (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase();
+  return answer === "y" || answer === "yes";
+}
+
+export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<number> {
+  const ns = PROJECT_NAMESPACE;
+  const pulumi = new PulumiCli(ctx);
+
+  refuseIfPending(await pulumi.stackExport(), ctx.stack, "a rollback");
+  const cfg = parseOpsConfig(await pulumi.config(), ns);
+  const current = requireRevision(cfg, ns);
+  const records = toRecords(await fetchAllHistory(pulumi), ns);
+  const plan = planRollback(records, current, { to: opts.to, steps: opts.steps });
+
+  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const imageId = await inspectImage(docker, plan.imageRef);
+  const rebuild = imageId === null;
+  for (const line of describePlan(plan, imageId, ctx.stack)) ctx.out(line);
+
+  if (rebuild && !cfg.source.allowRevisionMismatch) {
+    const dir = sourceDir(cfg, ctx.projectDir);
+    const head = await checkoutHead(dir, ctx);
+    if (head !== plan.target.revision) {
+      throw new OpsError(
+        `the image must be rebuilt, but the source checkout ${dir} is at ${head.slice(0, 12)}, not ${plan.target.revision.slice(0, 12)}`,
+        `run \`git -C ${dir} checkout ${plan.target.revision}\` and re-run the rollback (check out your branch again afterwards)`,
+      );
+    }
+  }
+
+  if (opts.dryRun) {
+    ctx.out("Dry run: nothing changed.");
+    return 0;
+  }
+  if (!opts.yes && !(await confirm(ctx, `Roll back stack ${ctx.stack} to ${plan.target.revision.slice(0, 12)}?`))) {
+    ctx.out("Rollback cancelled; nothing changed.");
+    return 1;
+  }
+
+  const started = Date.now();
+  await pulumi.configSet(`${ns}:revision`, plan.target.revision);
+  await pulumi.configSet(`${ns}:image.build`, rebuild ? "true" : "false", { path: true });
+  let code: number;
+  try {
+    ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
+    code = await pulumi.up({
+      message: `rollback to ${plan.target.revision} from ${plan.current}`,
+      onOutput: (text) => text.split("\n").filter((l) => l.length > 0).forEach((l) => ctx.out(`  | ${l}`)),
+    });
+  } finally {
+    if (!rebuild) {
+      // The next normal deploy must build again.
+      await pulumi.configSet(`${ns}:image.build`, "true", { path: true });
+    }
+  }
+  const seconds = Math.round((Date.now() - started) / 1000);
+  if (code !== 0) {
+    throw new OpsError(
+      `pulumi up failed (exit code ${code}) after ${seconds}s; config revision is now ${plan.target.revision} and the stack may be partly rolled back`,
+      "read the pulumi output above; if verification failed, its evidence folder is under .verification/ (docs/runbook.md, Failed verification). " +
+        `To return to the previous revision run \`npm run rollback -- --to ${plan.current}\`.`,
+    );
+  }
+  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); post-deploy verification passed.`);
+  return 0;
+}
+
+export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
+  try {
+    const opts = parseRollbackArgs(argv);
+    return await rollback(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+  } catch (err) {
+    ctx.err(describeError(err));
+    return err instanceof OpsError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,224 @@
+// `npm run tunnel`: opens SSH tunnels from this machine to the lanes on Hemma (one ssh process,
+// one -L per lane), reusing a tunnel that is already open (its port answers /healthz with the
+// lane's profile) and moving to another port when something else holds the usual one.
+// Flags: --lane <name> (repeatable), --prod-port <n>, --eval-port <n>, --detach, --stack <name>.
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseArgs } from "util";
+import { sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
+import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
+import { describeError, OpsError } from "./opsError";
+import { PulumiCli } from "./pulumiCli";
+import { LaneOutput, StackOutputs } from "./pulumiSchemas";
+import { which } from "./runCommand";
+import { parseOpsConfig } from "./stackConfig";
+import { getHealthz, nextFreePort, probePort, profileOf } from "./tunnelProbe";
+
+export interface TunnelOptions {
+  lanes?: string[];
+  /** Local port per lane chosen on the command line (refuse rather than move when taken). */
+  ports: Record<string, number>;
+  detach: boolean;
+  readyTimeoutMs: number;
+  stack?: string;
+}
+
+export interface LaneTunnel {
+  lane: string;
+  profile: string;
+  localPort: number;
+  remoteHost: string;
+  remotePort: number;
+  action: "reuse" | "open";
+  note?: string;
+}
+
+export interface TunnelSession {
+  lanes: LaneTunnel[];
+  /** The ssh process holding the new tunnels (absent when every lane was reused). */
+  pid?: number;
+  /** Resolves with ssh's exit code when it ends (0 at once when nothing was opened). */
+  closed: Promise<number>;
+  close(): void;
+}
+
+const USAGE = "usage: npm run tunnel -- [--lane prod|eval]... [--prod-port <n>] [--eval-port <n>] [--detach] [--stack <name>]";
+
+function port(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new OpsError(`${flag} must be a TCP port (1-65535), got ${text}`, USAGE, 2);
+  return n;
+}
+
+export function parseTunnelArgs(argv: string[]): TunnelOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        lane: { type: "string", multiple: true },
+        "prod-port": { type: "string" },
+        "eval-port": { type: "string" },
+        detach: { type: "boolean", default: false },
+        "ready-timeout-seconds": { type: "string" },
+        stack: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new OpsError((err as Error).message, USAGE, 2);
+  }
+  const ports: Record<string, number> = {};
+  if (values["prod-port"]) ports.prod = port(values["prod-port"], "--prod-port");
+  if (values["eval-port"]) ports.eval = port(values["eval-port"], "--eval-port");
+  const readySeconds = values["ready-timeout-seconds"] ? port(values["ready-timeout-seconds"], "--ready-timeout-seconds") : 20;
+  return { lanes: values.lane, ports, detach: values.detach ?? false, readyTimeoutMs: readySeconds * 1000, stack: values.stack };
+}
+
+function remoteOf(lane: LaneOutput): { host: string; port: number } {
+  const url = new URL(lane.url);
+  return { host: url.hostname.replace(/^\[|\]$/g, ""), port: lane.hostPort };
+}
+
+/** Decides per lane whether to reuse an open tunnel or open one, and on which local port. */
+export async function planTunnels(outputs: StackOutputs, opts: TunnelOptions): Promise<LaneTunnel[]> {
+  const names = opts.lanes ?? Object.keys(outputs.lanes);
+  const unknown = names.filter((n) => !outputs.lanes[n]);
+  if (unknown.length > 0) {
+    throw new OpsError(`lane(s) ${unknown.join(", ")} are not deployed on this stack (deployed: ${Object.keys(outputs.lanes).join(", ") || "none"})`, "pass --lane with a deployed lane, or enable the lane in config and deploy");
+  }
+  const claimed = new Set<number>();
+  const plans: LaneTunnel[] = [];
+  for (const name of names) {
+    const lane = outputs.lanes[name];
+    const remote = remoteOf(lane);
+    const explicit = opts.ports[name];
+    const wanted = explicit ?? lane.localPort;
+    const base = { lane: name, profile: lane.profile, remoteHost: remote.host, remotePort: remote.port };
+    const state = claimed.has(wanted) ? ({ kind: "taken", detail: "the tunnel for another lane" } as const) : await probePort(wanted, lane.profile);
+    if (state.kind === "lane") {
+      plans.push({ ...base, localPort: wanted, action: "reuse", note: `already open (service revision ${state.revision ?? "unknown"})` });
+    } else if (state.kind === "free") {
+      plans.push({ ...base, localPort: wanted, action: "open" });
+    } else if (explicit !== undefined) {
+      throw new OpsError(`local port ${wanted} for the ${name} lane is taken by ${state.detail}`, `choose another port with --${name}-port <n>`);
+    } else {
+      const alt = await nextFreePort(wanted, claimed);
+      if (alt === undefined) throw new OpsError(`local port ${wanted} for the ${name} lane is taken by ${state.detail}, and no free port follows it`, `choose a port with --${name}-port <n>`);
+      plans.push({ ...base, localPort: alt, action: "open", note: `port ${wanted} is taken by ${state.detail}; using ${alt} instead (choose with --${name}-port)` });
+    }
+    claimed.add(plans[plans.length - 1].localPort);
+  }
+  return plans;
+}
+
+async function waitUntilAnswering(t: LaneTunnel, deadline: number, exited: () => boolean): Promise<boolean> {
+  while (Date.now() < deadline && !exited()) {
+    const res = await getHealthz(t.localPort, 1000);
+    if ("status" in res && res.status === 200 && profileOf(res.body).profile === t.profile) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise<TunnelSession> {
+  const pulumi = new PulumiCli(ctx);
+  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
+  const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+  const outputs = await pulumi.outputs(false);
+  const lanes = await planTunnels(outputs, opts);
+  const toOpen = lanes.filter((l) => l.action === "open");
+  if (toOpen.length === 0) return { lanes, closed: Promise.resolve(0), close: () => undefined };
+
+  const ssh = which("ssh", ctx.env);
+  if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
+  const forwards = toOpen.flatMap((l) => ["-L", `127.0.0.1:${l.localPort}:${l.remoteHost}:${l.remotePort}`]);
+  const args = ["-N", "-o", "ExitOnForwardFailure=yes", ...forwards, ...sshBaseArgs(target)];
+  const logFile = path.join(os.tmpdir(), `sir-convert-a-lot-tunnel-${process.pid}-${Date.now()}.log`);
+  const logFd = opts.detach ? fs.openSync(logFile, "a") : undefined;
+  const child: ChildProcess = spawn(ssh, args, {
+    env: ctx.env,
+    stdio: ["ignore", "ignore", logFd ?? "pipe"],
+    detached: opts.detach,
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (c: string) => {
+    stderr += c;
+    c.split("\n").filter((l) => l.trim()).forEach((l) => ctx.err(`ssh: ${l}`));
+  });
+  let exitCode: number | undefined;
+  const closed = new Promise<number>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exitCode = code ?? (signal ? 0 : 1);
+      resolve(exitCode);
+    });
+    child.on("error", (err) => {
+      stderr += err.message;
+      exitCode = 127;
+      resolve(127);
+    });
+  });
+  if (logFd !== undefined) fs.closeSync(logFd);
+
+  const deadline = Date.now() + opts.readyTimeoutMs;
+  for (const t of toOpen) {
+    const ok = await waitUntilAnswering(t, deadline, () => exitCode !== undefined);
+    if (exitCode !== undefined) {
+      const detail = opts.detach && fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : stderr;
+      throw new OpsError(`ssh ${target.destination} exited (code ${exitCode}) before the tunnels were up:\n    ${detail.trim().split("\n").join("\n    ")}`, `check \`ssh ${target.destination} true\` works and that nothing holds the local ports`);
+    }
+    if (!ok) t.note = `${t.note ? `${t.note}; ` : ""}tunnel is open but /healthz did not answer as the ${t.profile} lane within ${opts.readyTimeoutMs / 1000}s: is the container running? (\`ssh ${target.destination} docker ps -a\`)`;
+  }
+  if (opts.detach) child.unref();
+  return { lanes, pid: child.pid, closed, close: () => child.kill("SIGTERM") };
+}
+
+function describe(t: LaneTunnel): string {
+  const how = t.action === "reuse" ? "reusing the open tunnel" : `new tunnel to Hemma ${t.remoteHost}:${t.remotePort}`;
+  return `  ${t.lane.padEnd(5)} http://127.0.0.1:${t.localPort}  ${how}${t.note ? ` (${t.note})` : ""}`;
+}
+
+export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
+  try {
+    const opts = parseTunnelArgs(argv);
+    const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    ctx.out("Lanes on this machine:");
+    session.lanes.forEach((t) => ctx.out(describe(t)));
+    if (session.pid === undefined) {
+      ctx.out("Every tunnel was already open; nothing to do.");
+      return 0;
+    }
+    if (opts.detach) {
+      ctx.out(`ssh runs in the background as pid ${session.pid}; close the tunnels with \`kill ${session.pid}\`.`);
+      return 0;
+    }
+    ctx.out("Tunnels are open. Press Ctrl-C to close them.");
+    let stopping = false;
+    const stop = () => {
+      stopping = true;
+      session.close();
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    const code = await session.closed;
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+    if (stopping) {
+      ctx.out("Tunnels closed.");
+      return 0;
+    }
+    throw new OpsError(`ssh exited with code ${code}; the tunnels are closed`, "re-run `npm run tunnel`; check the network and Hemma's sshd");
+  } catch (err) {
+    ctx.err(describeError(err));
+    return err instanceof OpsError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,181 @@
+// `npm run verify` without --service-url: re-runs the post-deploy verification against the
+// current stack outputs, changing nothing. Runs the verifier CLI (verify/cli.ts) once per deployed
+// lane, concurrently, with the API key passed in the environment (never on the command line).
+// Flags: --lane <name> (repeatable), --checks <list>, --evidence-dir <dir>, --timeout-seconds <n>, --stack <name>.
+import * as fs from "fs";
+import * as path from "path";
+import { parseArgs } from "util";
+import { isSshUrl } from "./hemmaSsh";
+import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
+import { describeError, OpsError } from "./opsError";
+import { PulumiCli } from "./pulumiCli";
+import { StackOutputs } from "./pulumiSchemas";
+import { runCommand } from "./runCommand";
+import { parseOpsConfig } from "./stackConfig";
+
+/** The environment variable that carries the API key to the verifier. */
+export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
+
+export interface VerifyStackOptions {
+  lanes?: string[];
+  checks?: string;
+  /** Base folder; each lane writes to <base>/<lane>. Default .verification/on-demand/<UTC time>. */
+  evidenceDir?: string;
+  timeoutSeconds?: string;
+  stack?: string;
+}
+
+export interface VerifyStackDeps {
+  /** argv prefix that starts the verifier CLI; default ts-node verify/cli.ts from the project. */
+  verifierCommand?: string[];
+  now?: () => Date;
+}
+
+const USAGE = "usage: npm run verify -- [--lane prod|eval]... [--checks <list>] [--evidence-dir <dir>] [--timeout-seconds <n>] [--stack <name>]";
+
+export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        lane: { type: "string", multiple: true },
+        checks: { type: "string" },
+        "evidence-dir": { type: "string" },
+        "timeout-seconds": { type: "string" },
+        stack: { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    throw new OpsError((err as Error).message, USAGE, 2);
+  }
+  if (values["timeout-seconds"] !== undefined && !/^\d+$/.test(values["timeout-seconds"])) {
+    throw new OpsError(`--timeout-seconds must be a whole number, got ${values["timeout-seconds"]}`, USAGE, 2);
+  }
+  return { lanes: values.lane, checks: values.checks, evidenceDir: values["evidence-dir"], timeoutSeconds: values["timeout-seconds"], stack: values.stack };
+}
+
+function defaultVerifier(projectDir: string): string[] {
+  const cli = path.join(projectDir, "verify", "cli.ts");
+  if (!fs.existsSync(cli)) throw new OpsError(`the verifier CLI ${cli} is missing`, "restore verify/ from git; `npm run verify` needs it");
+  return [path.join(projectDir, "node_modules", ".bin", "ts-node"), "--transpile-only", cli];
+}
+
+/** Verifier arguments for one lane; the key travels in API_KEY_ENV, so it never appears here. */
+export function verifierArgs(lane: string, outputs: StackOutputs, via: string | undefined, sshOpts: string[], evidenceDir: string, opts: VerifyStackOptions): string[] {
+  const l = outputs.lanes[lane];
+  const args = [
+    "--service-url", l.url,
+    "--profile", l.profile,
+    "--lane", lane,
+    "--expected-revision", outputs.revision,
+    "--api-key-env", API_KEY_ENV,
+    "--container", l.containerName,
+    "--evidence-dir", evidenceDir,
+  ];
+  if (opts.checks) args.push("--checks", opts.checks);
+  if (opts.timeoutSeconds) args.push("--timeout-seconds", opts.timeoutSeconds);
+  if (l.dataDir) args.push("--data-dir", l.dataDir);
+  if (via) {
+    args.push("--via", via);
+    for (const o of sshOptionValues(sshOpts)) args.push("--ssh-opt", o);
+  }
+  return args;
+}
+
+/** Config sshOpts (`["-o", "Key=Value", "-oKey=Value"]`) as the verifier's `--ssh-opt Key=Value` values. */
+export function sshOptionValues(sshOpts: string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < sshOpts.length; i++) {
+    if (sshOpts[i] === "-o" && i + 1 < sshOpts.length) values.push(sshOpts[++i]);
+    else if (sshOpts[i].startsWith("-o") && sshOpts[i].length > 2) values.push(sshOpts[i].slice(2));
+  }
+  return values;
+}
+
+/** Splits streamed output into lines, prefixes them and hides the secret. */
+function lineSink(prefix: string, secret: string, write: (line: string) => void): { push(text: string): void; flush(): void } {
+  let partial = "";
+  const emit = (line: string) => write(`${prefix}${secret ? line.split(secret).join("[secret]") : line}`);
+  return {
+    push(text) {
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      lines.forEach(emit);
+    },
+    flush() {
+      if (partial) emit(partial);
+      partial = "";
+    },
+  };
+}
+
+export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, deps: VerifyStackDeps = {}): Promise<number> {
+  const pulumi = new PulumiCli(ctx);
+  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
+  const outputs = await pulumi.outputs(true);
+  const apiKey = outputs.apiKey;
+  if (!apiKey || apiKey === "[secret]") {
+    throw new OpsError("the stack outputs carry no API key", "deploy the stack with `npm run deploy` (the program exports apiKey), and set PULUMI_CONFIG_PASSPHRASE(_FILE) so --show-secrets can decrypt it");
+  }
+  const lanes = opts.lanes ?? Object.keys(outputs.lanes);
+  const missing = lanes.filter((l) => !outputs.lanes[l]);
+  if (lanes.length === 0 || missing.length > 0) {
+    throw new OpsError(
+      lanes.length === 0 ? "the stack outputs list no lanes to verify" : `lane(s) ${missing.join(", ")} are not deployed (deployed: ${Object.keys(outputs.lanes).join(", ")})`,
+      "deploy with the lane enabled, or pass --lane with a deployed lane",
+    );
+  }
+  const verifier = deps.verifierCommand ?? defaultVerifier(ctx.projectDir);
+  const stamp = (deps.now ?? (() => new Date()))().toISOString().replace(/[:.]/g, "-");
+  const base = path.resolve(ctx.projectDir, opts.evidenceDir ?? path.join(".verification", "on-demand", stamp));
+  const via = isSshUrl(cfg.dockerHost) ? cfg.dockerHost : undefined;
+
+  ctx.out(`Verifying revision ${outputs.revision} on lane(s) ${lanes.join(", ")}${via ? ` via ${via}` : ""}; evidence under ${base}`);
+  const results = await Promise.all(
+    lanes.map(async (lane) => {
+      const evidence = path.join(base, lane);
+      const prefix = `[${lane}] `;
+      const out = lineSink(prefix, apiKey, ctx.out);
+      const err = lineSink(prefix, apiKey, ctx.err);
+      const args = [...verifier.slice(1), ...verifierArgs(lane, outputs, via, cfg.sshOpts, evidence, opts)];
+      const res = await runCommand(verifier[0], args, {
+        env: { ...ctx.env, [API_KEY_ENV]: apiKey },
+        cwd: ctx.projectDir,
+        onStdout: (t) => out.push(t),
+        onStderr: (t) => err.push(t),
+      });
+      out.flush();
+      err.flush();
+      return { lane, code: res.code, evidence };
+    }),
+  );
+  ctx.out("Verification summary:");
+  for (const r of results) ctx.out(`  ${r.lane.padEnd(5)} ${r.code === 0 ? "PASS" : `FAIL (exit ${r.code})`}  evidence: ${r.evidence}`);
+  const failed = results.filter((r) => r.code !== 0);
+  if (failed.length > 0) {
+    throw new OpsError(
+      `verification failed on lane(s) ${failed.map((r) => r.lane).join(", ")}`,
+      "read the evidence folder(s) above (docs/runbook.md, Failed verification); roll back with `npm run rollback` if the deploy is bad",
+    );
+  }
+  return 0;
+}
+
+export async function main(argv: string[], ctx: OpsContext = processContext(), deps: VerifyStackDeps = {}): Promise<number> {
+  try {
+    const opts = parseVerifyStackArgs(argv);
+    return await verifyStack(opts, { ...ctx, stack: opts.stack ?? ctx.stack }, deps);
+  } catch (err) {
+    ctx.err(describeError(err));
+    return err instanceof OpsError ? err.exitCode : 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,65 @@
+// `npm run deploy` / `npm run preview` with a fake pulumi: the checkout's HEAD becomes config
+// revision, then pulumi up/preview runs on the stack with the policy pack.
+import * as fs from "fs";
+import { main } from "../../ops/deploy";
+import { captureContext, commandsOf, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+
+let sb: Sandbox;
+let repo: { dir: string; head: string };
+beforeEach(() => (repo = makeGitRepo()));
+afterEach(() => {
+  sb?.cleanup();
+  fs.rmSync(repo.dir, { recursive: true, force: true });
+});
+
+describe("deploy", () => {
+  it("records the checkout's HEAD as revision and runs pulumi up with the policy pack", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+    const cap = captureContext(sb.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "up"]);
+    expect(sb.pulumiCalls()[0].argv).toEqual(expect.arrayContaining(["--create", "--secrets-provider", "passphrase", "--stack", "hemma"]));
+    const up = sb.pulumiCalls()[3];
+    expect(up.argv).toEqual(["up", "--stack", "hemma", "--policy-pack", "policy", "--yes"]);
+    expect(up.config![`${NS}:revision`].value).toBe(repo.head);
+    expect(cap.text()).toContain(`was ${SHA.C}`);
+  });
+
+  it("--preview runs pulumi preview --diff and reports failures with what to do", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), previewExitCode: 1 });
+    const cap = captureContext(sb.env);
+    expect(await main(["--preview"], cap.ctx)).toBe(1);
+    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
+    expect(preview.argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--diff"]);
+    expect(cap.text()).toMatch(/pulumi preview failed with exit code 1/);
+    expect(cap.text()).toMatch(/nothing was changed on Hemma/);
+  });
+
+  it("--preview previews the checkout's HEAD and puts the recorded revision back", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+    const cap = captureContext(sb.env);
+    expect(await main(["--preview"], cap.ctx)).toBe(0);
+    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
+    expect(preview.config![`${NS}:revision`].value).toBe(repo.head);
+    expect(sb.pulumiState().config[`${NS}:revision`].value).toBe(SHA.C);
+    expect(cap.text()).toContain(`restored to ${SHA.C}`);
+  });
+
+  it("--preview on a never-deployed stack leaves revision unset afterwards, even when the preview fails", async () => {
+    const config = stackConfig(SHA.C, sourceConfig({ path: repo.dir }));
+    delete (config as Record<string, unknown>)[`${NS}:revision`];
+    sb = makeSandbox({ config, previewExitCode: 1 });
+    const cap = captureContext(sb.env);
+    expect(await main(["--preview"], cap.ctx)).toBe(1);
+    expect(sb.pulumiState().config[`${NS}:revision`]).toBeUndefined();
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
+  });
+
+  it("refuses when the source checkout is missing, before touching the stack config", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: `${repo.dir}/nope` })) });
+    const cap = captureContext(sb.env);
+    expect(await main([], cap.ctx)).toBe(1);
+    expect(cap.text()).toMatch(/could not read HEAD of the source checkout/);
+    expect(commandsOf(sb.pulumiCalls())).not.toContain("config set");
+  });
+});
