@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { shellJoin } from "../lib/shellQuote";
+import { sshOptionValues } from "../lib/sshTarget";
 
 export const CHECK_GROUPS = {
   health: ["readiness", "liveness", "metrics"],
@@ -68,7 +69,7 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, e
   ];
   if (args.via) {
     argv.push("--via", args.via);
-    for (const opt of args.sshOpts) argv.push(`--ssh-opt=${opt}`);
+    for (const opt of sshOptionValues(args.sshOpts)) argv.push("--ssh-opt", opt);
   }
   return shellJoin(argv);
 }

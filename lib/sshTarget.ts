@@ -1,18 +1,57 @@
-// Parses an `ssh://[user@]host[:port]` docker-host URL into the pieces an OpenSSH command needs.
+// SSH facts shared by the program, the verifier and the operator tools: parsing an
+// `ssh://[user@]host[:port]` URL, turning config `sshOpts` into `-o Key=Value` options, and the
+// ready-to-paste tunnel command.
 export interface SshTarget {
-  /** `[user@]host`, as `ssh` takes it. */
+  /** `host` or `user@host`, as `ssh` takes it (an ssh_config alias works too). */
   destination: string;
   port?: number;
-  /** Extra `ssh` arguments for the port (`-p N`), empty when default. */
-  portArgs: string[];
+  /** The URL it came from, for messages. */
+  display: string;
 }
 
+/** Parses `ssh://[user@]host[:port]`; throws with the expected form otherwise. */
 export function parseSshUrl(url: string): SshTarget {
-  const match = /^ssh:\/\/(?:([^@/\s]+)@)?([^:/\s]+|\[[0-9a-fA-F:]+\])(?::(\d+))?\/?$/.exec(url);
-  if (!match) throw new Error(`not an ssh:// URL: ${url} (expected ssh://[user@]host[:port])`);
-  const [, user, host, port] = match;
-  const destination = user ? `${user}@${host}` : host;
-  return port ? { destination, port: Number(port), portArgs: ["-p", port] } : { destination, portArgs: [] };
+  const expected = `expected ssh://[user@]host[:port], saw ${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(expected);
+  }
+  if (parsed.protocol !== "ssh:" || parsed.hostname === "" || (parsed.pathname !== "" && parsed.pathname !== "/")) throw new Error(expected);
+  if (parsed.password) throw new Error(`passwords are not supported in ${url} (use keys; ssh runs in batch mode)`);
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const user = decodeURIComponent(parsed.username);
+  return { destination: user ? `${user}@${host}` : host, port: parsed.port ? Number(parsed.port) : undefined, display: url };
+}
+
+const KEY_VALUE = /^[A-Za-z][A-Za-z0-9]*=\S.*$/s;
+
+/**
+ * Config `sshOpts` (`["-o", "Key=Value"]` pairs or `"-oKey=Value"` items, as the docker provider
+ * takes them) as plain `Key=Value` options; throws naming the first item of another form.
+ */
+export function sshOptionValues(sshOpts: readonly string[]): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < sshOpts.length; i++) {
+    const item = sshOpts[i];
+    const value = item === "-o" ? sshOpts[++i] : item.startsWith("-o") ? item.slice(2) : undefined;
+    if (value === undefined || !KEY_VALUE.test(value)) {
+      throw new Error(`only ssh -o options are supported ("-o", "Key=Value" or "-oKey=Value"), saw ${JSON.stringify(value ?? item)}`);
+    }
+    values.push(value);
+  }
+  return values;
+}
+
+/** `-o Key=Value` arguments for ssh. */
+export function sshOptionArgs(values: readonly string[]): string[] {
+  return values.flatMap((v) => ["-o", v]);
+}
+
+/** ssh arguments that select the target: options, port, destination (a remote command may follow). */
+export function sshTargetArgs(target: SshTarget, optionValues: readonly string[]): string[] {
+  return [...sshOptionArgs(optionValues), ...(target.port !== undefined ? ["-p", String(target.port)] : []), target.destination];
 }
 
 /** The ready-to-paste command that forwards a local port to a loopback port on the docker host. */
@@ -20,5 +59,6 @@ export function tunnelCommand(dockerHost: string, localPort: number, remoteHost:
   if (!dockerHost.startsWith("ssh://")) return `(no tunnel needed: the docker host is ${dockerHost}; use http://${remoteHost}:${remotePort})`;
   const target = parseSshUrl(dockerHost);
   const bracketed = remoteHost.includes(":") ? `[${remoteHost}]` : remoteHost;
-  return ["ssh", "-N", ...target.portArgs, "-L", `${localPort}:${bracketed}:${remotePort}`, target.destination].join(" ");
+  const port = target.port !== undefined ? ["-p", String(target.port)] : [];
+  return ["ssh", "-N", ...port, "-L", `${localPort}:${bracketed}:${remotePort}`, target.destination].join(" ");
 }

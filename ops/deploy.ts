@@ -4,7 +4,8 @@
 // config. Creates the stack (passphrase secrets) on first use. Flags: --preview, --yes, --stack.
 import { parseArgs } from "util";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
-import { describeError, OpsError } from "./opsError";
+import { OpsError } from "./opsError";
+import { runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { runCommand } from "./runCommand";
 import { checkoutHead } from "./sourceCheckout";
@@ -85,17 +86,10 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
-  try {
+  return runTool(ctx, async () => {
     const opts = parseDeployArgs(argv);
     return await deploy(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
-  } catch (err) {
-    ctx.err(describeError(err));
-    return err instanceof OpsError ? err.exitCode : 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
   });
 }
+
+runAsScript(module, (argv) => main(argv));

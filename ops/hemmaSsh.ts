@@ -1,6 +1,10 @@
 // How the tools reach Hemma: the ssh destination, port and options derived from config
 // `dockerHost` (ssh://[user@]host[:port]) and `sshOpts`, and shell-quoting of remote commands.
+import { shellJoin, shellQuote } from "../lib/shellQuote";
+import { parseSshUrl } from "../lib/sshTarget";
 import { OpsError } from "./opsError";
+
+export { shellQuote };
 
 export interface SshTarget {
   /** `host` or `user@host`, as ssh takes it (an alias from ~/.ssh/config works). */
@@ -20,17 +24,15 @@ export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): 
   if (!isSshUrl(dockerHost)) {
     throw new OpsError(`config dockerHost is ${dockerHost}, not an ssh:// URL, so there is no ssh host to use`, "set dockerHost to ssh://<host> (default ssh://hemma)");
   }
-  let url: URL;
+  let parsed;
   try {
-    url = new URL(dockerHost);
-  } catch {
-    throw new OpsError(`config dockerHost ${dockerHost} is not a valid URL`, "use the form ssh://[user@]host[:port]");
+    parsed = parseSshUrl(dockerHost);
+  } catch (err) {
+    throw new OpsError(`config dockerHost: ${(err as Error).message}`, "use the form ssh://[user@]host[:port]");
   }
-  if (!url.hostname) throw new OpsError(`config dockerHost ${dockerHost} names no host`, "use the form ssh://[user@]host[:port]");
-  const user = decodeURIComponent(url.username);
   return {
-    destination: user ? `${user}@${url.hostname}` : url.hostname,
-    port: url.port || undefined,
+    destination: parsed.destination,
+    port: parsed.port === undefined ? undefined : String(parsed.port),
     options: sshOpts,
     url: dockerHost,
   };
@@ -41,11 +43,5 @@ export function sshBaseArgs(target: SshTarget, extra: string[] = []): string[] {
   return [...target.options, ...extra, ...(target.port ? ["-p", target.port] : []), target.destination];
 }
 
-/** Quotes one word for the remote POSIX shell. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-export function remoteCommand(argv: string[]): string {
-  return argv.map(shellQuote).join(" ");
-}
+/** A remote command line, each word quoted for the remote POSIX shell. */
+export const remoteCommand = shellJoin;

@@ -7,6 +7,7 @@ import { fetchAllHistory } from "./historyFetch";
 import { toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
+import { runAsScript, runTool } from "./toolMain";
 import { planPrune, revisionsToKeep } from "./prunePlan";
 import { PulumiCli } from "./pulumiCli";
 import { parseOpsConfig } from "./stackConfig";
@@ -77,17 +78,10 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
-  try {
+  return runTool(ctx, async () => {
     const opts = parsePruneArgs(argv);
     return await prune(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
-  } catch (err) {
-    ctx.err(describeError(err));
-    return err instanceof OpsError ? err.exitCode : 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
   });
 }
+
+runAsScript(module, (argv) => main(argv));

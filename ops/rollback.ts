@@ -6,7 +6,8 @@ import { fetchAllHistory } from "./historyFetch";
 import { deployedAt, toRecords } from "./historyRecords";
 import { dockerExecFor, inspectImage } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
-import { describeError, OpsError } from "./opsError";
+import { OpsError } from "./opsError";
+import { runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
@@ -135,17 +136,10 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
-  try {
+  return runTool(ctx, async () => {
     const opts = parseRollbackArgs(argv);
     return await rollback(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
-  } catch (err) {
-    ctx.err(describeError(err));
-    return err instanceof OpsError ? err.exitCode : 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
   });
 }
+
+runAsScript(module, (argv) => main(argv));

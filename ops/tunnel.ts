@@ -9,7 +9,8 @@ import * as path from "path";
 import { parseArgs } from "util";
 import { sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
-import { describeError, OpsError } from "./opsError";
+import { OpsError } from "./opsError";
+import { runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { LaneOutput, StackOutputs } from "./pulumiSchemas";
 import { which } from "./runCommand";
@@ -182,7 +183,7 @@ function describe(t: LaneTunnel): string {
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
-  try {
+  return runTool(ctx, async () => {
     const opts = parseTunnelArgs(argv);
     const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
     ctx.out("Lanes on this machine:");
@@ -211,14 +212,7 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
       return 0;
     }
     throw new OpsError(`ssh exited with code ${code}; the tunnels are closed`, "re-run `npm run tunnel`; check the network and Hemma's sshd");
-  } catch (err) {
-    ctx.err(describeError(err));
-    return err instanceof OpsError ? err.exitCode : 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
   });
 }
+
+runAsScript(module, (argv) => main(argv));

@@ -6,8 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseArgs } from "util";
 import { isSshUrl } from "./hemmaSsh";
+import { sshOptionValues } from "../lib/sshTarget";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
-import { describeError, OpsError } from "./opsError";
+import { OpsError } from "./opsError";
+import { runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
@@ -85,16 +87,6 @@ export function verifierArgs(lane: string, outputs: StackOutputs, via: string | 
   return args;
 }
 
-/** Config sshOpts (`["-o", "Key=Value", "-oKey=Value"]`) as the verifier's `--ssh-opt Key=Value` values. */
-export function sshOptionValues(sshOpts: string[]): string[] {
-  const values: string[] = [];
-  for (let i = 0; i < sshOpts.length; i++) {
-    if (sshOpts[i] === "-o" && i + 1 < sshOpts.length) values.push(sshOpts[++i]);
-    else if (sshOpts[i].startsWith("-o") && sshOpts[i].length > 2) values.push(sshOpts[i].slice(2));
-  }
-  return values;
-}
-
 /** Splits streamed output into lines, prefixes them and hides the secret. */
 function lineSink(prefix: string, secret: string, write: (line: string) => void): { push(text: string): void; flush(): void } {
   let partial = "";
@@ -165,17 +157,10 @@ export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, dep
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext(), deps: VerifyStackDeps = {}): Promise<number> {
-  try {
+  return runTool(ctx, async () => {
     const opts = parseVerifyStackArgs(argv);
     return await verifyStack(opts, { ...ctx, stack: opts.stack ?? ctx.stack }, deps);
-  } catch (err) {
-    ctx.err(describeError(err));
-    return err instanceof OpsError ? err.exitCode : 1;
-  }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
   });
 }
+
+runAsScript(module, (argv) => main(argv));

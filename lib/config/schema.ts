@@ -1,6 +1,7 @@
 // The stack's configuration schema: every key the program reads, its default (taken from the
 // service contract) and its rules. One zod schema, parsed once into one typed object.
 import { z } from "zod";
+import { parseSshUrl, sshOptionValues } from "../sshTarget";
 
 export const SERVICE_FALLBACK_API_KEY = "dev-only-key";
 const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -127,8 +128,25 @@ export const configSchema = z
     dockerHost: z
       .string()
       .regex(/^(ssh|tcp|unix):\/\/\S+$/, "must be a docker host URL: ssh://[user@]host[:port], tcp://… or unix://…")
+      .superRefine((url, ctx) => {
+        if (!url.startsWith("ssh://")) return;
+        try {
+          parseSshUrl(url);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+        }
+      })
       .default("ssh://hemma"),
-    sshOpts: z.array(z.string().min(1)).default(["-o", "ServerAliveInterval=30", "-o", "ConnectTimeout=15"]),
+    sshOpts: z
+      .array(z.string().min(1))
+      .superRefine((opts, ctx) => {
+        try {
+          sshOptionValues(opts);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+        }
+      })
+      .default(["-o", "ServerAliveInterval=30", "-o", "ConnectTimeout=15"]),
     revision: z.string().regex(FULL_SHA, "must be a full 40-character lowercase hex commit SHA").optional(),
     source: sourceSchema,
     image: imageSchema,

@@ -1,0 +1,21 @@
+// The shell every operator tool shares: run the tool's body, print a failure as
+// `error: …` / `what to do: …`, turn it into the exit code, and start `main` when the file is run
+// as a script (the npm scripts run the files directly with ts-node).
+import { OpsContext } from "./opsContext";
+import { describeError, OpsError } from "./opsError";
+
+export async function runTool(ctx: OpsContext, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    ctx.err(describeError(err));
+    return err instanceof OpsError ? err.exitCode : 1;
+  }
+}
+
+export function runAsScript(mod: NodeModule, main: (argv: string[]) => Promise<number>): void {
+  if (require.main !== mod) return;
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,103 @@
+// Test harness: one emulated lane (emulator + fake docker config + env with test/bin on PATH) and the
+// VerificationOptions that point the verifier at it. Nothing global is mutated.
+import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { type Emulator, type EmulatorOptions, startEmulator } from "../emulator/server";
+import type { VerificationOptions } from "../../verify";
+
+export const REV = "0123456789abcdef0123456789abcdef01234567";
+export const OTHER_REV = "fedcba9876543210fedcba9876543210fedcba98";
+export const API_KEY = "sk-test-Zq9x-secret-verifier-key";
+export const TORCH_PIN = "2.10.0+rocm7.1";
+export const BIN_DIR = path.resolve(__dirname, "..", "bin");
+
+export interface LaneSpec {
+  profile?: "prod" | "eval";
+  emulator?: Partial<EmulatorOptions>;
+  /** Merged into the fake docker container entry (devices, torch, running). */
+  docker?: Record<string, unknown>;
+  /** Extra env for the fake executables (e.g. FAKE_ROCM_SMI_MODE). */
+  env?: Record<string, string>;
+}
+
+export interface TestLane {
+  emulator: Emulator;
+  tmp: string;
+  diskRoot: string;
+  evidenceDir: string;
+  env: NodeJS.ProcessEnv;
+  logs: string[];
+  options(overrides?: Partial<VerificationOptions>): VerificationOptions;
+  cleanup(): Promise<void>;
+}
+
+export function laneEnv(tmp: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`,
+    FAKE_DOCKER_CONFIG: path.join(tmp, "docker.json"),
+    FAKE_GPU_STATE_DIR: path.join(tmp, "gpu"),
+    ...extra,
+  };
+}
+
+export async function makeLane(spec: LaneSpec = {}): Promise<TestLane> {
+  const profile = spec.profile ?? "prod";
+  const tmp = await mkdtemp(path.join(os.tmpdir(), `verify-${profile}-`));
+  const diskRoot = path.join(tmp, "data", profile);
+  await mkdir(path.join(tmp, "gpu"), { recursive: true });
+  const emulator = await startEmulator({
+    profile,
+    revision: REV,
+    diskRoot,
+    apiKey: API_KEY,
+    gpuStateDir: path.join(tmp, "gpu"),
+    jobDurationMs: 600,
+    ...spec.emulator,
+  });
+  const container = `sir_convert_a_lot_${profile}`;
+  const config = {
+    containers: { [container]: { running: true, mounts: { [`/var/lib/sir-convert-a-lot/${profile}`]: diskRoot }, ...spec.docker } },
+  };
+  await writeFile(path.join(tmp, "docker.json"), JSON.stringify(config));
+  const env = laneEnv(tmp, spec.env);
+  const logs: string[] = [];
+  const evidenceDir = path.join(tmp, "evidence");
+  return {
+    emulator,
+    tmp,
+    diskRoot,
+    evidenceDir,
+    env,
+    logs,
+    options: (overrides = {}) => ({
+      serviceUrl: emulator.url,
+      profile,
+      expectedRevision: REV,
+      apiKey: API_KEY,
+      evidenceDir,
+      timeoutSeconds: 10,
+      pollIntervalMs: 40,
+      torchVersion: TORCH_PIN,
+      env,
+      log: (line: string) => logs.push(line),
+      ...overrides,
+    }),
+    cleanup: async () => {
+      await emulator.close();
+      await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Every file under `dir` with its contents (for secret scans). */
+export async function readTree(dir: string): Promise<Array<{ file: string; data: Buffer }>> {
+  const out: Array<{ file: string; data: Buffer }> = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
+    out.push({ file, data: await readFile(file) });
+  }
+  return out;
+}

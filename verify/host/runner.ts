@@ -1,0 +1,89 @@
+// Runs host commands (rocm-smi, docker) locally, or on the SSH target with `ssh <target> -- <cmd>`.
+import { spawn } from "node:child_process";
+import { type SshTarget, shellQuote, targetArgs } from "../ssh/target";
+
+export interface CommandResult {
+  /** Command line as shown in evidence and failure lines. */
+  display: string;
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** Set when the command could not be started or was killed at its timeout. */
+  error?: string;
+}
+
+export interface HostRunner {
+  readonly where: string;
+  run(argv: readonly string[], timeoutMs: number): Promise<CommandResult>;
+}
+
+/** Command line for evidence and failure lines; long inline scripts are abbreviated. */
+export function displayCommand(argv: readonly string[]): string {
+  return argv.map((a) => (a.length > 200 || a.includes("\n") ? `'<${a.split("\n").length}-line script>'` : shellQuote(a))).join(" ");
+}
+
+function spawnCapture(cmd: string, args: readonly string[], display: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let error: string | undefined;
+    const timer = setTimeout(() => {
+      error = `timed out after ${(timeoutMs / 1000).toFixed(1)}s`;
+      child.kill("SIGKILL");
+    }, Math.max(1, timeoutMs));
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      error = e.code === "ENOENT" ? `command not found: ${cmd}` : e.message;
+    });
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({
+        display,
+        exitCode: code,
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        durationMs: Date.now() - started,
+        ...(error !== undefined ? { error } : {}),
+      });
+    });
+  });
+}
+
+export class LocalRunner implements HostRunner {
+  readonly where = "local host";
+  constructor(private readonly env: NodeJS.ProcessEnv) {}
+  run(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) throw new Error("empty command");
+    return spawnCapture(cmd, args, displayCommand(argv), this.env, timeoutMs);
+  }
+}
+
+export class SshRunner implements HostRunner {
+  readonly where: string;
+  constructor(
+    private readonly target: SshTarget,
+    private readonly sshOptions: readonly string[],
+    private readonly env: NodeJS.ProcessEnv,
+    /** ControlPath of the tunnel's master connection (reused when present). */
+    private readonly controlPath?: string,
+  ) {
+    this.where = target.display;
+  }
+  run(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
+    const remote = argv.map(shellQuote).join(" ");
+    const control = this.controlPath ? ["-o", "ControlMaster=no", "-o", `ControlPath=${this.controlPath}`] : [];
+    const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), "--", remote];
+    return spawnCapture("ssh", args, `ssh ${this.target.display} -- ${displayCommand(argv)}`, this.env, timeoutMs);
+  }
+}
+
+export function describeCommandFailure(result: CommandResult): string {
+  if (result.error) return `${result.display}: ${result.error}`;
+  const stderr = result.stderr.trim().split("\n").slice(-2).join(" | ");
+  return `${result.display}: exit ${result.exitCode}${stderr ? ` (${stderr})` : ""}`;
+}

@@ -1,0 +1,196 @@
+// HTTP client for one service URL: one keep-alive undici Pool, per-request deadlines, bounded retry of
+// transient failures, API-key injection and recording of raw responses as (redacted) evidence.
+import { createHash } from "node:crypto";
+import { Pool, type FormData } from "undici";
+import { Backoff, type Deadline, sleep } from "../deadline";
+import { type EvidenceWriter, fileSafe } from "../evidence/writer";
+import { type ErrorEnvelope, errorEnvelopeSchema, tryParseJson } from "../schemas";
+
+export interface HttpRequest {
+  method: "GET" | "POST";
+  path: string;
+  headers?: Record<string, string>;
+  body?: FormData | string;
+  /** Send X-API-Key (default false: health routes need none). */
+  auth?: boolean;
+  /** Record the response under responses/<label>.json. */
+  label?: string;
+}
+
+export interface HttpResponse {
+  method: string;
+  path: string;
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  durationMs: number;
+  text(): string;
+}
+
+export type TransportErrorKind = "timeout" | "network" | "aborted";
+
+/** No HTTP response at all: connection refused/reset, timeout or abort. */
+export class TransportError extends Error {
+  constructor(message: string, readonly kind: TransportErrorKind) {
+    super(message);
+  }
+}
+
+export function errorEnvelope(res: HttpResponse): ErrorEnvelope | undefined {
+  return tryParseJson(errorEnvelopeSchema, res.text());
+}
+
+/** `HTTP 401 auth_invalid_api_key: message` or `HTTP 500: <body start>`. */
+export function describeResponse(res: HttpResponse): string {
+  const envelope = errorEnvelope(res);
+  if (envelope) return `HTTP ${res.status} ${envelope.error.code}: ${envelope.error.message}`;
+  const text = res.text().replace(/\s+/g, " ").trim();
+  return `HTTP ${res.status}${text ? `: ${text.length > 120 ? `${text.slice(0, 120)}...` : text}` : ""}`;
+}
+
+/** 5xx answers that are not a service error envelope (proxy errors, crashes) are worth retrying. */
+export function isTransientStatus(res: HttpResponse): boolean {
+  return res.status >= 500 && errorEnvelope(res) === undefined;
+}
+
+function describeCause(error: unknown): string {
+  const err = error as { code?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = err.code ?? err.cause?.code;
+  const message = err.cause?.message ?? err.message ?? String(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+export interface ClientOptions {
+  apiKey: string;
+  evidence?: EvidenceWriter;
+  signal?: AbortSignal;
+  connections?: number;
+}
+
+export class ServiceClient {
+  private readonly pool: Pool;
+  private readonly basePath: string;
+
+  constructor(readonly baseUrl: URL, private readonly options: ClientOptions) {
+    this.pool = new Pool(baseUrl.origin, {
+      connections: options.connections ?? 16,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: 0, // deadlines are enforced per request with AbortSignal
+      bodyTimeout: 0,
+    });
+    this.basePath = baseUrl.pathname.replace(/\/+$/, "");
+  }
+
+  /** One attempt. Throws TransportError when no response arrives within `timeoutMs`. */
+  async send(req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), Math.max(1, timeoutMs));
+    const signals = [timeout.signal, ...(this.options.signal ? [this.options.signal] : [])];
+    const signal = AbortSignal.any(signals);
+    const headers: Record<string, string> = { ...(req.headers ?? {}) };
+    if (req.auth) headers["x-api-key"] = this.options.apiKey;
+    const started = Date.now();
+    const where = `${req.method} ${req.path}`;
+    try {
+      const res = await this.pool.request({
+        method: req.method,
+        path: `${this.basePath}${req.path}`,
+        headers,
+        body: req.body,
+        signal,
+      });
+      const body = Buffer.from(await res.body.arrayBuffer());
+      const flatHeaders: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) {
+        if (v !== undefined) flatHeaders[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
+      }
+      const response: HttpResponse = {
+        method: req.method,
+        path: req.path,
+        status: res.statusCode,
+        headers: flatHeaders,
+        body,
+        durationMs: Date.now() - started,
+        text: () => body.toString("utf8"),
+      };
+      if (req.label) await this.record(req, headers, response);
+      return response;
+    } catch (error) {
+      if (timeout.signal.aborted) {
+        throw new TransportError(`${where}: no response within ${(timeoutMs / 1000).toFixed(1)}s (timed out)`, "timeout");
+      }
+      if (this.options.signal?.aborted) throw new TransportError(`${where}: aborted`, "aborted");
+      throw new TransportError(`${where}: ${describeCause(error)}`, "network");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Retries connection errors, timeouts and non-envelope 5xx with bounded backoff until `deadline`
+   * or `maxAttempts`; returns the last response, or throws the last TransportError.
+   */
+  async sendRetrying(
+    req: HttpRequest,
+    deadline: Deadline,
+    opts: { attemptTimeoutMs?: number; maxAttempts?: number } = {},
+  ): Promise<HttpResponse> {
+    const attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
+    const maxAttempts = opts.maxAttempts ?? 6;
+    const backoff = new Backoff(100, 1000);
+    let attempt = 0;
+    for (;;) {
+      attempt += 1;
+      let outcome: HttpResponse | TransportError;
+      if (deadline.expired()) {
+        throw new TransportError(`${req.method} ${req.path}: deadline reached before the request was sent`, "timeout");
+      }
+      try {
+        outcome = await this.send(req, deadline.cap(attemptTimeoutMs));
+        if (!isTransientStatus(outcome)) return outcome;
+      } catch (error) {
+        if (!(error instanceof TransportError) || error.kind === "aborted") throw error;
+        outcome = error;
+      }
+      const wait = backoff.next();
+      if (attempt >= maxAttempts || deadline.remainingMs() <= wait) {
+        if (outcome instanceof TransportError) {
+          throw new TransportError(`${outcome.message} (after ${attempt} attempt(s))`, outcome.kind);
+        }
+        return outcome;
+      }
+      await sleep(wait, this.options.signal);
+    }
+  }
+
+  private async record(req: HttpRequest, sentHeaders: Record<string, string>, res: HttpResponse): Promise<void> {
+    if (!this.options.evidence) return;
+    const contentType = res.headers["content-type"] ?? "";
+    let body: unknown;
+    if (contentType.includes("json")) {
+      try {
+        body = JSON.parse(res.text());
+      } catch {
+        body = res.text();
+      }
+    } else if (contentType.startsWith("text/")) {
+      body = res.text();
+    } else {
+      body = { binary: true, size_bytes: res.body.length, sha256: createHash("sha256").update(res.body).digest("hex") };
+    }
+    const headers = { ...sentHeaders };
+    if (headers["x-api-key"] !== undefined) headers["x-api-key"] = "[REDACTED]";
+    await this.options.evidence.writeJson(`responses/${fileSafe(req.label ?? "response")}.json`, {
+      request: { method: req.method, path: req.path, headers },
+      status: res.status,
+      headers: res.headers,
+      duration_ms: res.durationMs,
+      body,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}

@@ -1,0 +1,130 @@
+// Verification options (the library's input) and their resolution to a complete, validated config.
+import path from "node:path";
+import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
+import type { GpuLock } from "./gpuLock";
+
+export const LANE_DATA_DIRS: Record<Profile, string> = {
+  prod: "/var/lib/sir-convert-a-lot/prod",
+  eval: "/var/lib/sir-convert-a-lot/eval",
+};
+
+export const DEFAULT_API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
+export const SSH_OPTS_ENV = "SIR_CONVERT_A_LOT_VERIFY_SSH_OPTS";
+
+export interface VerificationOptions {
+  /** Base URL of the service as seen from where it runs (with `via`, as seen from the SSH host). */
+  serviceUrl: string;
+  profile: Profile;
+  /** Full git revision the service must report. */
+  expectedRevision: string;
+  /** The service API key. Never logged or written to evidence. */
+  apiKey: string;
+  /** Checks to run; default all of them. */
+  checks?: readonly CheckName[];
+  /** Name used in progress lines and the evidence dir; default the profile. */
+  lane?: string;
+  /** Lane container for `docker exec`; default `sir_convert_a_lot_<profile>`. */
+  container?: string;
+  /** The lane's data root inside the container; default `/var/lib/sir-convert-a-lot/<profile>`. */
+  dataDir?: string;
+  /** Pinned torch version the container must report (e.g. `2.10.0+rocm7.1`); optional. */
+  torchVersion?: string;
+  /** Evidence directory; default `.verification/<lane>-<UTC timestamp>` under the cwd. */
+  evidenceDir?: string;
+  /** Overall deadline of the run in seconds; default 300. */
+  timeoutSeconds?: number;
+  /** `ssh://host` or `ssh://user@host:port`: tunnel HTTP and run host probes over SSH. */
+  via?: string;
+  /** Extra `-o Key=Value` options for every ssh invocation. */
+  sshOptions?: readonly string[];
+  /** Command that runs docker on the host; default `["docker"]` (e.g. `["sudo","-n","docker"]`). */
+  dockerCommand?: readonly string[];
+  /** Job status poll interval and GPU-use sample interval; default 500 ms. */
+  pollIntervalMs?: number;
+  /** Serialises GPU work; pass one shared lock when verifying several lanes on one host. */
+  gpuLock?: GpuLock;
+  /** Directory with sample.pdf, sample.html, sample.md; default the bundled fixtures. */
+  fixturesDir?: string;
+  /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Progress sink (one line per call); default stdout. Lines are already redacted. */
+  log?: (line: string) => void;
+  /** Aborts the run (tunnel closed, report still written). */
+  signal?: AbortSignal;
+}
+
+export interface ResolvedOptions {
+  serviceUrl: URL;
+  profile: Profile;
+  expectedRevision: string;
+  apiKey: string;
+  checks: ReadonlySet<CheckName>;
+  lane: string;
+  container: string;
+  dataDir: string;
+  torchVersion: string | undefined;
+  evidenceDir: string;
+  timeoutMs: number;
+  via: string | undefined;
+  sshOptions: readonly string[];
+  dockerCommand: readonly string[];
+  pollIntervalMs: number;
+  fixturesDir: string;
+  env: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  signal: AbortSignal | undefined;
+}
+
+export class OptionsError extends Error {}
+
+export function utcStamp(date: Date = new Date()): string {
+  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+export function resolveOptions(options: VerificationOptions, now: Date = new Date()): ResolvedOptions {
+  let serviceUrl: URL;
+  try {
+    serviceUrl = new URL(options.serviceUrl);
+  } catch {
+    throw new OptionsError(`--service-url: not a URL: ${options.serviceUrl}`);
+  }
+  if (serviceUrl.protocol !== "http:" && serviceUrl.protocol !== "https:") {
+    throw new OptionsError(`--service-url: expected http(s), saw ${serviceUrl.protocol}`);
+  }
+  if (!PROFILES.includes(options.profile)) {
+    throw new OptionsError(`--profile: expected prod or eval, saw ${String(options.profile)}`);
+  }
+  if (!/^[0-9a-f]{7,40}$/.test(options.expectedRevision)) {
+    throw new OptionsError(`--expected-revision: expected a hex git sha, saw ${options.expectedRevision}`);
+  }
+  if (options.apiKey.length === 0) throw new OptionsError("API key is empty");
+  const checks = new Set<CheckName>(options.checks ?? CHECK_NAMES);
+  for (const c of checks) {
+    if (!CHECK_NAMES.includes(c)) throw new OptionsError(`--checks: unknown check ${c}`);
+  }
+  if (checks.size === 0) throw new OptionsError("--checks: no checks selected");
+  const timeoutSeconds = options.timeoutSeconds ?? 300;
+  if (!(timeoutSeconds > 0)) throw new OptionsError(`--timeout-seconds: expected > 0, saw ${timeoutSeconds}`);
+  const lane = options.lane ?? options.profile;
+  return {
+    serviceUrl,
+    profile: options.profile,
+    expectedRevision: options.expectedRevision,
+    apiKey: options.apiKey,
+    checks,
+    lane,
+    container: options.container ?? `sir_convert_a_lot_${options.profile}`,
+    dataDir: (options.dataDir ?? LANE_DATA_DIRS[options.profile]).replace(/\/+$/, ""),
+    torchVersion: options.torchVersion,
+    evidenceDir: path.resolve(options.evidenceDir ?? path.join(".verification", `${lane}-${utcStamp(now)}`)),
+    timeoutMs: Math.round(timeoutSeconds * 1000),
+    via: options.via,
+    sshOptions: options.sshOptions ?? [],
+    dockerCommand: options.dockerCommand ?? ["docker"],
+    pollIntervalMs: options.pollIntervalMs ?? 500,
+    fixturesDir: options.fixturesDir ?? path.join(__dirname, "fixtures"),
+    env: options.env ?? process.env,
+    log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
+    signal: options.signal,
+  };
+}

@@ -1,0 +1,35 @@
+// The verifier's SSH target: `--via ssh://[user@]host[:port]` and `--ssh-opt Key=Value` options,
+// built on the project's shared SSH helpers (lib/sshTarget.ts).
+import { parseSshUrl, type SshTarget, sshTargetArgs } from "../../lib/sshTarget";
+
+export type { SshTarget };
+export { shellQuote } from "../../lib/shellQuote";
+
+export function parseSshTarget(via: string): SshTarget {
+  try {
+    return parseSshUrl(via);
+  } catch (err) {
+    throw new Error(`--via: ${(err as Error).message}`);
+  }
+}
+
+/** `-o Key=Value` pairs from `--ssh-opt` values; rejects anything that is not Key=Value. */
+export function sshOptionArgs(options: readonly string[]): string[] {
+  for (const option of options) {
+    if (!/^[A-Za-z][A-Za-z0-9]*=.+$/s.test(option)) {
+      throw new Error(`--ssh-opt: expected Key=Value (an ssh -o option), saw ${option}`);
+    }
+  }
+  return options.flatMap((o) => ["-o", o]);
+}
+
+/** Splits the whitespace-separated `Key=Value` list of the SSH options env var. */
+export function sshOptionsFromEnv(value: string | undefined): string[] {
+  return (value ?? "").split(/\s+/).filter((s) => s.length > 0);
+}
+
+/** Arguments that select the target: options, port, destination (the command follows `--`). */
+export function targetArgs(target: SshTarget, options: readonly string[]): string[] {
+  sshOptionArgs(options);
+  return sshTargetArgs(target, options);
+}
