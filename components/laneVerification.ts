@@ -66,6 +66,9 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, e
     evidenceDir,
     "--timeout-seconds",
     String(args.timeoutSeconds),
+    // Lanes verify in parallel; GPU jobs take turns so GPU-use samples belong to one job.
+    "--gpu-lock-file",
+    `${args.evidenceRoot}/gpu.lock`,
   ];
   if (args.via) {
     argv.push("--via", args.via);

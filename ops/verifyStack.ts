@@ -13,7 +13,7 @@ import { runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
-import { parseOpsConfig } from "./stackConfig";
+import { OpsConfig, parseOpsConfig } from "./stackConfig";
 
 /** The environment variable that carries the API key to the verifier. */
 export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
@@ -66,7 +66,7 @@ function defaultVerifier(projectDir: string): string[] {
 }
 
 /** Verifier arguments for one lane; the key travels in API_KEY_ENV, so it never appears here. */
-export function verifierArgs(lane: string, outputs: StackOutputs, via: string | undefined, sshOpts: string[], evidenceDir: string, opts: VerifyStackOptions): string[] {
+export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig, evidenceDir: string, opts: VerifyStackOptions): string[] {
   const l = outputs.lanes[lane];
   const args = [
     "--service-url", l.url,
@@ -76,13 +76,16 @@ export function verifierArgs(lane: string, outputs: StackOutputs, via: string | 
     "--api-key-env", API_KEY_ENV,
     "--container", l.containerName,
     "--evidence-dir", evidenceDir,
+    "--torch-version", cfg.torch.torchVersion,
+    // Lanes verify in parallel; their GPU jobs take turns (the same lock the deploy uses).
+    "--gpu-lock-file", path.join(cfg.verification.evidenceRoot, "gpu.lock"),
   ];
   if (opts.checks) args.push("--checks", opts.checks);
   if (opts.timeoutSeconds) args.push("--timeout-seconds", opts.timeoutSeconds);
   if (l.dataDir) args.push("--data-dir", l.dataDir);
-  if (via) {
-    args.push("--via", via);
-    for (const o of sshOptionValues(sshOpts)) args.push("--ssh-opt", o);
+  if (isSshUrl(cfg.dockerHost)) {
+    args.push("--via", cfg.dockerHost);
+    for (const o of sshOptionValues(cfg.sshOpts)) args.push("--ssh-opt", o);
   }
   return args;
 }
@@ -132,7 +135,7 @@ export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, dep
       const prefix = `[${lane}] `;
       const out = lineSink(prefix, apiKey, ctx.out);
       const err = lineSink(prefix, apiKey, ctx.err);
-      const args = [...verifier.slice(1), ...verifierArgs(lane, outputs, via, cfg.sshOpts, evidence, opts)];
+      const args = [...verifier.slice(1), ...verifierArgs(lane, outputs, cfg, evidence, opts)];
       const res = await runCommand(verifier[0], args, {
         env: { ...ctx.env, [API_KEY_ENV]: apiKey },
         cwd: ctx.projectDir,

@@ -17,7 +17,8 @@ export const USAGE = `usage: npm run verify -- --service-url <url> --profile pro
   [--lane <name>]               label for progress and evidence (default the profile)
   [--via ssh://[user@]host[:port]]  tunnel HTTP and run host probes over SSH
   [--ssh-opt Key=Value]...      extra ssh -o options (also ${SSH_OPTS_ENV}, space-separated)
-  [--docker-command "sudo -n docker"]  how to run docker on the host (default docker)`;
+  [--docker-command "sudo -n docker"]  how to run docker on the host (default docker)
+  [--gpu-lock-file <path>]      take turns on the GPU with other verifier runs using the same file`;
 
 export class UsageError extends Error {}
 
@@ -45,6 +46,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
         via: { type: "string" },
         "ssh-opt": { type: "string", multiple: true },
         "docker-command": { type: "string" },
+        "gpu-lock-file": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -96,6 +98,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
     ...(values.lane ? { lane: values.lane } : {}),
     ...(values.via ? { via: values.via } : {}),
     ...(sshOptions.length > 0 ? { sshOptions } : {}),
+    ...(values["gpu-lock-file"] ? { gpuLockFile: values["gpu-lock-file"] } : {}),
     ...(values["docker-command"] ? { dockerCommand: values["docker-command"].split(/\s+/).filter(Boolean) } : {}),
   };
 }

@@ -43,6 +43,8 @@ export interface VerificationOptions {
   pollIntervalMs?: number;
   /** Serialises GPU work; pass one shared lock when verifying several lanes on one host. */
   gpuLock?: GpuLock;
+  /** Lock file that serialises GPU work across verifier processes on this machine. */
+  gpuLockFile?: string;
   /** Directory with sample.pdf, sample.html, sample.md; default the bundled fixtures. */
   fixturesDir?: string;
   /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. */
@@ -73,6 +75,7 @@ export interface ResolvedOptions {
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
   signal: AbortSignal | undefined;
+  gpuLockFile: string | undefined;
 }
 
 export class OptionsError extends Error {}
@@ -126,5 +129,6 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     env: options.env ?? process.env,
     log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
     signal: options.signal,
+    gpuLockFile: options.gpuLockFile === undefined ? undefined : path.resolve(options.gpuLockFile),
   };
 }

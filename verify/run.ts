@@ -93,7 +93,7 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
       host,
       evidence,
       deadline,
-      gpuLock: options.gpuLock ?? new GpuLock(),
+      gpuLock: options.gpuLock ?? new GpuLock({ file: opts.gpuLockFile, waitMs: opts.timeoutMs }),
       runId: `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`,
       log,
     };

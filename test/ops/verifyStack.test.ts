@@ -48,6 +48,10 @@ describe("verifyStack", () => {
     // config sshOpts default (-o ServerAliveInterval=30 -o ConnectTimeout=15) reach the verifier's ssh
     expect(prod.argv.filter((_, i) => prod.argv[i - 1] === "--ssh-opt")).toEqual(["ServerAliveInterval=30", "ConnectTimeout=15"]);
     expect(arg(prod.argv, "--api-key-env")).toBe("SIR_CONVERT_A_LOT_API_KEY");
+    expect(arg(prod.argv, "--torch-version")).toBe("2.10.0+rocm7.1");
+    // both lanes share the deploy's GPU lock file, so their GPU jobs take turns
+    expect(arg(prod.argv, "--gpu-lock-file")).toBe(".verification/gpu.lock");
+    expect(arg(byProfile.eval.argv, "--gpu-lock-file")).toBe(".verification/gpu.lock");
     expect(arg(prod.argv, "--evidence-dir")).toBe(path.join(evidence, "prod"));
     expect(prod.apiKey).toBe(API_KEY);
     for (const c of calls()) expect(c.argv.join(" ")).not.toContain(API_KEY);

@@ -58,6 +58,7 @@ describe("verification commands", () => {
     expect(create).toContain("--torch-version 2.10.0+rocm7.1");
     expect(create).toContain("--via ssh://hemma --ssh-opt ServerAliveInterval=30 --ssh-opt ConnectTimeout=15");
     expect(create).toContain("--api-key-env SIR_CONVERT_A_LOT_API_KEY");
+    expect(create).toContain("--gpu-lock-file .verification/gpu.lock");
     expect(create).toMatch(/--evidence-dir \.verification\/prod-[0-9a-z-]{1,12}\/health/);
     expect(run.plain(run.named(COMMAND, "eval-verify-gpu")).create).toContain("--checks gpu");
     expect(run.plain(run.named(COMMAND, "eval-verify-smoke")).create).toContain("--checks smoke");

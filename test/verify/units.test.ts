@@ -133,6 +133,11 @@ describe("CLI arguments", () => {
     expect(() => parseCliArgs([...base, "--api-key", "k"], { SIR_CONVERT_A_LOT_API_KEY: "k2" })).toThrow(/--api-key is not accepted/);
     expect(() => parseCliArgs(base, {})).toThrow(/environment variable SIR_CONVERT_A_LOT_API_KEY \(the API key\) is not set/);
   });
+  test("takes a GPU lock file shared with other runs", () => {
+    const opts = parseCliArgs([...base, "--gpu-lock-file", ".verification/gpu.lock"], { SIR_CONVERT_A_LOT_API_KEY: "k" });
+    expect(opts.gpuLockFile).toBe(".verification/gpu.lock");
+    expect(parseCliArgs(base, { SIR_CONVERT_A_LOT_API_KEY: "k" }).gpuLockFile).toBeUndefined();
+  });
   test("rejects bad values", () => {
     const env = { SIR_CONVERT_A_LOT_API_KEY: "k" };
     expect(() => parseCliArgs([...base, "--checks", "readiness,gpus"], env)).toThrow(UsageError);

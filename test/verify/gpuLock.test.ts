@@ -1,0 +1,67 @@
+// The GPU lock: FIFO within a process, and a lock file that makes separate verifier runs (Pulumi's
+// per-lane verification commands) take turns on the GPU; stale lock files are taken over.
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { GpuLock } from "../../verify/gpuLock";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let dir: string;
+beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "gpu-lock-"))));
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function recordTurns(locks: GpuLock[]): Promise<string[]> {
+  const events: string[] = [];
+  await Promise.all(
+    locks.map((lock, i) =>
+      lock.run(async () => {
+        events.push(`start ${i}`);
+        await sleep(150);
+        events.push(`end ${i}`);
+      }),
+    ),
+  );
+  return events;
+}
+
+test("jobs on one lock never overlap", async () => {
+  const lock = new GpuLock();
+  expect(await recordTurns([lock, lock, lock])).toEqual(["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
+});
+
+test("two locks on the same file take turns and leave no file behind", async () => {
+  const file = path.join(dir, "gpu.lock");
+  const events = await recordTurns([new GpuLock({ file, pollMs: 20 }), new GpuLock({ file, pollMs: 20 })]);
+  expect(events[1]).toMatch(/^end /);
+  expect(events[2]).toMatch(/^start /);
+  expect(fs.existsSync(file)).toBe(false);
+});
+
+test("without a shared file, separate locks overlap (what the file prevents)", async () => {
+  const events = await recordTurns([new GpuLock(), new GpuLock()]);
+  expect(events.slice(0, 2)).toEqual(["start 0", "start 1"]);
+});
+
+test("a lock file left by a dead process is taken over", async () => {
+  const file = path.join(dir, "gpu.lock");
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+  fs.writeFileSync(file, `${dead.stdout}\n`);
+  const lock = new GpuLock({ file, pollMs: 20, waitMs: 2000 });
+  await expect(lock.run(async () => fs.readFileSync(file, "utf8").trim())).resolves.toBe(String(process.pid));
+});
+
+test("a lock held by a live process fails at the wait limit, naming the holder", async () => {
+  const file = path.join(dir, "gpu.lock");
+  const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 10000)"]);
+  try {
+    fs.writeFileSync(file, `${holder.pid}\n`);
+    const started = Date.now();
+    const lock = new GpuLock({ file, pollMs: 20, waitMs: 300 });
+    await expect(lock.run(async () => "ran")).rejects.toThrow(new RegExp(`GPU lock .* held by pid ${holder.pid}`));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(fs.readFileSync(file, "utf8").trim()).toBe(String(holder.pid));
+  } finally {
+    holder.kill();
+  }
+});
