@@ -6,7 +6,7 @@ import { parseArgs } from "util";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { runAsScript, runTool } from "./toolMain";
-import { PulumiCli } from "./pulumiCli";
+import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { runCommand } from "./runCommand";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
@@ -35,6 +35,7 @@ export function parseDeployArgs(argv: string[]): DeployOptions {
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
   const ns = PROJECT_NAMESPACE;
+  requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
   await pulumi.check(["stack", "select", "--create", "--secrets-provider", "passphrase", "--non-interactive"], `selecting (or creating) stack ${ctx.stack}`);
   const cfg = parseOpsConfig(await pulumi.config(), ns);

@@ -39,6 +39,23 @@ export function resolvePulumi(ctx: Pick<OpsContext, "env" | "projectDir">): stri
   throw new OpsError("the pulumi CLI was not found on PATH or in node_modules/.bin", "run `npm ci` in the project directory (it installs the pulumi launcher) or install pulumi");
 }
 
+/**
+ * The stack's secrets are encrypted with a passphrase unless its stack file names another secrets
+ * provider; the tools run pulumi non-interactively, so the passphrase must come from the
+ * environment. Fails early, saying how, instead of letting pulumi fail mid-way.
+ */
+export function requirePassphrase(ctx: Pick<OpsContext, "env" | "projectDir" | "stack">): void {
+  const stackFile = path.join(ctx.projectDir, `Pulumi.${ctx.stack}.yaml`);
+  const text = fs.existsSync(stackFile) ? fs.readFileSync(stackFile, "utf8") : "";
+  const provider = /^secretsprovider:\s*(\S+)/m.exec(text)?.[1];
+  if (provider !== undefined && provider !== "passphrase") return;
+  if (ctx.env.PULUMI_CONFIG_PASSPHRASE || ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE) return;
+  throw new OpsError(
+    `the ${ctx.stack} stack's secrets need its passphrase, and neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set`,
+    "export PULUMI_CONFIG_PASSPHRASE_FILE=<file holding the passphrase> (README, State and secrets); on the very first run this sets the passphrase",
+  );
+}
+
 export class PulumiCli {
   readonly bin: string;
 

@@ -8,7 +8,7 @@ import { dockerExecFor, inspectImage } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { runAsScript, runTool } from "./toolMain";
-import { PulumiCli } from "./pulumiCli";
+import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, requireRevision, sourceDir } from "./stackConfig";
@@ -74,6 +74,7 @@ async function confirm(ctx: OpsContext, question: string): Promise<boolean> {
 
 export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<number> {
   const ns = PROJECT_NAMESPACE;
+  requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
 
   refuseIfPending(await pulumi.stackExport(), ctx.stack, "a rollback");

@@ -10,7 +10,7 @@ import { sshOptionValues } from "../lib/sshTarget";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { runAsScript, runTool } from "./toolMain";
-import { PulumiCli } from "./pulumiCli";
+import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
 import { OpsConfig, parseOpsConfig } from "./stackConfig";
@@ -108,6 +108,7 @@ function lineSink(prefix: string, secret: string, write: (line: string) => void)
 }
 
 export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, deps: VerifyStackDeps = {}): Promise<number> {
+  requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
   const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
   const outputs = await pulumi.outputs(true);

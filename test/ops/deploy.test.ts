@@ -55,6 +55,24 @@ describe("deploy", () => {
     expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
   });
 
+  it("refuses without the stack passphrase, before running pulumi", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+    const { PULUMI_CONFIG_PASSPHRASE: _omitted, ...env } = sb.env;
+    const cap = captureContext(env, { projectDir: sb.dir });
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(cap.text()).toMatch(/neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set/);
+    expect(cap.text()).toMatch(/what to do: export PULUMI_CONFIG_PASSPHRASE_FILE=/);
+    expect(sb.pulumiCalls()).toHaveLength(0);
+  });
+
+  it("needs no passphrase when the stack file names another secrets provider", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+    fs.writeFileSync(`${sb.dir}/Pulumi.hemma.yaml`, "secretsprovider: awskms://alias/pulumi\nconfig: {}\n");
+    const { PULUMI_CONFIG_PASSPHRASE: _omitted, ...env } = sb.env;
+    const cap = captureContext(env, { projectDir: sb.dir });
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+  });
+
   it("refuses when the source checkout is missing, before touching the stack config", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: `${repo.dir}/nope` })) });
     const cap = captureContext(sb.env);

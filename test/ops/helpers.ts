@@ -76,6 +76,7 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
   const env: NodeJS.ProcessEnv = {
     PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
     HOME: dir,
+    PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
     FAKE_PULUMI_STATE: files.pulumi,
     FAKE_PULUMI_LOG: files.pulumiLog,
     FAKE_HEMMA_STATE: files.hemma,
