@@ -6,6 +6,7 @@ import { parseArgs } from "util";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { runAsScript, runTool } from "./toolMain";
+import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { runCommand } from "./runCommand";
 import { checkoutHead } from "./sourceCheckout";
@@ -66,7 +67,7 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
   if (!imageBuild) ctx.out(`note: image.build is false, so the image for ${head} must already be on Hemma (set it back with \`npx pulumi config set --path ${ns}:image.build true\`)`);
 
   const verb = opts.preview ? "preview" : "up";
-  const args = [verb, "--stack", ctx.stack, "--policy-pack", "policy"];
+  const args = [verb, "--stack", ctx.stack, ...policyPackArgs(ctx.projectDir, ctx.stack)];
   if (opts.preview) args.push("--diff");
   else if (opts.yes) args.push("--yes");
   const res = await runCommand(pulumi.bin, args, {

@@ -11,6 +11,7 @@ import { AnalyzerClient } from "./analyzerClient";
 import { PolicyPackConfigFile, readPolicyConfigFile } from "./analyzerConfig";
 import { GateResult, runGate } from "./analyzerGate";
 import { startPolicyPack } from "./analyzerPack";
+import { stackPolicyConfigFile } from "./policyPackArgs";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const PACK_DIR = path.join(PROJECT_DIR, "policy");
@@ -20,7 +21,7 @@ export interface PolicyCheckOptions {
   stack: string;
   programDir: string;
   packDir: string;
-  /** `--policy-pack-config` file; none: the pack's defaults. */
+  /** `--policy-pack-config` file; default `policy/config.<stack>.json` if present, else the pack's defaults. */
   policyConfigFile?: string;
   /** Service checkout the program builds from; none: a scratch checkout. */
   sourceDir?: string;
@@ -43,6 +44,7 @@ export function parseArgs(argv: string[]): PolicyCheckOptions {
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
+  opts.policyConfigFile ??= stackPolicyConfigFile(opts.programDir, opts.stack);
   return opts;
 }
 

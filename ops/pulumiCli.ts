@@ -7,6 +7,7 @@ import { z } from "zod";
 import { historyPageSchema, HistoryEntry } from "./historySchema";
 import { OpsContext } from "./opsContext";
 import { OpsError } from "./opsError";
+import { policyPackArgs } from "./policyPackArgs";
 import {
   ConfigJson,
   configJsonSchema,
@@ -131,7 +132,7 @@ export class PulumiCli {
    * context's sinks). Returns pulumi's exit code.
    */
   async up(opts: { message: string; onOutput?: (text: string) => void }): Promise<number> {
-    const args = ["up", "--yes", "--policy-pack", "policy", "--message", opts.message, "--stack", this.ctx.stack];
+    const args = ["up", "--yes", ...policyPackArgs(this.ctx.projectDir, this.ctx.stack), "--message", opts.message, "--stack", this.ctx.stack];
     const res = await runCommand(this.bin, args, {
       env: this.ctx.env,
       cwd: this.ctx.projectDir,

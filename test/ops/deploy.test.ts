@@ -55,6 +55,16 @@ describe("deploy", () => {
     expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
   });
 
+  it("passes policy/config.<stack>.json to pulumi when the project has one", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+    fs.mkdirSync(`${sb.dir}/policy`);
+    fs.writeFileSync(`${sb.dir}/policy/config.hemma.json`, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-7" } }));
+    const cap = captureContext(sb.env, { projectDir: sb.dir });
+    expect(await main(["--preview"], cap.ctx)).toBe(0);
+    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
+    expect(preview.argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--policy-pack-config", "policy/config.hemma.json", "--diff"]);
+  });
+
   it("refuses without the stack passphrase, before running pulumi", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
     const { PULUMI_CONFIG_PASSPHRASE: _omitted, ...env } = sb.env;
