@@ -62,16 +62,29 @@ export function indexByUrn(resources: RecordedResource[]): Map<string, RecordedR
   return new Map(resources.map((r) => [r.urn, r]));
 }
 
-export function analyzeRequest(r: RecordedResource, byUrn: Map<string, RecordedResource>): analyzerPb.AnalyzeRequest {
-  const req = new analyzerPb.AnalyzeRequest();
-  req.setUrn(r.urn);
-  req.setType(r.type);
-  req.setName(r.name);
-  req.setProperties(properties(r.inputs));
-  req.setOptions(options(r));
+/** The fields `Analyze` and `AnalyzeStack` both carry for a resource. */
+interface ResourceMessage {
+  setUrn(v: string): unknown;
+  setType(v: string): unknown;
+  setName(v: string): unknown;
+  setProperties(v: ReturnType<typeof properties>): unknown;
+  setOptions(v: analyzerPb.AnalyzerResourceOptions): unknown;
+  setProvider(v: analyzerPb.AnalyzerProviderResource): unknown;
+}
+
+function describeResource<M extends ResourceMessage>(msg: M, r: RecordedResource, byUrn: Map<string, RecordedResource>): M {
+  msg.setUrn(r.urn);
+  msg.setType(r.type);
+  msg.setName(r.name);
+  msg.setProperties(properties(r.inputs));
+  msg.setOptions(options(r));
   const prov = provider(r, byUrn);
-  if (prov) req.setProvider(prov);
-  return req;
+  if (prov) msg.setProvider(prov);
+  return msg;
+}
+
+export function analyzeRequest(r: RecordedResource, byUrn: Map<string, RecordedResource>): analyzerPb.AnalyzeRequest {
+  return describeResource(new analyzerPb.AnalyzeRequest(), r, byUrn);
 }
 
 export function analyzeStackRequest(resources: RecordedResource[]): analyzerPb.AnalyzeStackRequest {
@@ -79,14 +92,7 @@ export function analyzeStackRequest(resources: RecordedResource[]): analyzerPb.A
   const req = new analyzerPb.AnalyzeStackRequest();
   req.setResourcesList(
     resources.map((r) => {
-      const msg = new analyzerPb.AnalyzerResource();
-      msg.setUrn(r.urn);
-      msg.setType(r.type);
-      msg.setName(r.name);
-      msg.setProperties(properties(r.inputs));
-      msg.setOptions(options(r));
-      const prov = provider(r, byUrn);
-      if (prov) msg.setProvider(prov);
+      const msg = describeResource(new analyzerPb.AnalyzerResource(), r, byUrn);
       if (r.parent) msg.setParent(r.parent);
       msg.setDependenciesList(r.dependencies);
       const deps = msg.getPropertydependenciesMap();

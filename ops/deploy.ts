@@ -2,10 +2,9 @@
 // `revision`, and runs `pulumi up` (or `pulumi preview`) on the hemma stack with the policy pack.
 // A preview puts the previous `revision` back afterwards, so only a deploy changes the stack's
 // config. Creates the stack (passphrase secrets) on first use. Flags: --preview, --yes, --stack.
-import { parseArgs } from "util";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { runCommand } from "./runCommand";
@@ -21,17 +20,12 @@ export interface DeployOptions {
 const USAGE = "usage: npm run deploy -- [--yes] [--stack <name>]   |   npm run preview -- [--stack <name>]";
 
 export function parseDeployArgs(argv: string[]): DeployOptions {
-  try {
-    const { values } = parseArgs({
-      args: argv,
-      options: { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" } },
-      strict: true,
-      allowPositionals: false,
-    });
-    return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack };
-  } catch (err) {
-    throw new OpsError((err as Error).message, USAGE, 2);
-  }
+  const values = parseToolFlags(
+    argv,
+    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" } },
+    USAGE,
+  );
+  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {

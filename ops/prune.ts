@@ -1,13 +1,12 @@
 // `npm run prune`: removes runtime images on Hemma that are older than the last N deployed
 // revisions (config image.keepRevisions, default 5), never one a container uses.
 // Flags: --dry-run, --keep <n>, --stack <name>.
-import { parseArgs } from "util";
 import { dockerExecFor, listContainers, listImages, removeImage } from "./hemmaDocker";
 import { fetchAllHistory } from "./historyFetch";
 import { toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
-import { runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { planPrune, revisionsToKeep } from "./prunePlan";
 import { PulumiCli } from "./pulumiCli";
 import { parseOpsConfig } from "./stackConfig";
@@ -21,17 +20,11 @@ export interface PruneOptions {
 const USAGE = "usage: npm run prune -- [--dry-run] [--keep <n>] [--stack <name>]";
 
 export function parsePruneArgs(argv: string[]): PruneOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: { "dry-run": { type: "boolean", default: false }, keep: { type: "string" }, stack: { type: "string" } },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new OpsError((err as Error).message, USAGE, 2);
-  }
+  const values = parseToolFlags(
+    argv,
+    { "dry-run": { type: "boolean", default: false }, keep: { type: "string" }, stack: { type: "string" } },
+    USAGE,
+  );
   let keep: number | undefined;
   if (values.keep !== undefined) {
     if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) throw new OpsError(`--keep must be a whole number of at least 1, got ${values.keep}`, USAGE, 2);

@@ -1,13 +1,12 @@
 // `npm run rollback`: re-deploys an earlier good revision found in the stack's update history,
 // reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
-import { parseArgs } from "util";
 import { fetchAllHistory } from "./historyFetch";
 import { deployedAt, toRecords } from "./historyRecords";
 import { dockerExecFor, inspectImage } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
@@ -25,23 +24,17 @@ export interface RollbackOptions {
 const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>]";
 
 export function parseRollbackArgs(argv: string[]): RollbackOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        to: { type: "string" },
-        steps: { type: "string" },
-        yes: { type: "boolean", short: "y", default: false },
-        "dry-run": { type: "boolean", default: false },
-        stack: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new OpsError((err as Error).message, USAGE, 2);
-  }
+  const values = parseToolFlags(
+    argv,
+    {
+      to: { type: "string" },
+      steps: { type: "string" },
+      yes: { type: "boolean", short: "y", default: false },
+      "dry-run": { type: "boolean", default: false },
+      stack: { type: "string" },
+    },
+    USAGE,
+  );
   let steps: number | undefined;
   if (values.steps !== undefined) {
     steps = Number(values.steps);

@@ -1,8 +1,20 @@
 // The shell every operator tool shares: run the tool's body, print a failure as
 // `error: …` / `what to do: …`, turn it into the exit code, and start `main` when the file is run
 // as a script (the npm scripts run the files directly with ts-node).
+import { parseArgs, ParseArgsConfig } from "util";
 import { OpsContext } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
+
+type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
+/** Parses a tool's flags (no positionals); a bad flag is a usage error (exit 2) that shows the usage. */
+export function parseToolFlags<T extends FlagOptions>(argv: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new OpsError((err as Error).message, usage, 2);
+  }
+}
 
 export async function runTool(ctx: OpsContext, body: () => Promise<number>): Promise<number> {
   try {

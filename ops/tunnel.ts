@@ -6,11 +6,10 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseArgs } from "util";
 import { sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { LaneOutput, StackOutputs } from "./pulumiSchemas";
 import { which } from "./runCommand";
@@ -54,24 +53,18 @@ function port(text: string, flag: string): number {
 }
 
 export function parseTunnelArgs(argv: string[]): TunnelOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        lane: { type: "string", multiple: true },
-        "prod-port": { type: "string" },
-        "eval-port": { type: "string" },
-        detach: { type: "boolean", default: false },
-        "ready-timeout-seconds": { type: "string" },
-        stack: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new OpsError((err as Error).message, USAGE, 2);
-  }
+  const values = parseToolFlags(
+    argv,
+    {
+      lane: { type: "string", multiple: true },
+      "prod-port": { type: "string" },
+      "eval-port": { type: "string" },
+      detach: { type: "boolean", default: false },
+      "ready-timeout-seconds": { type: "string" },
+      stack: { type: "string" },
+    },
+    USAGE,
+  );
   const ports: Record<string, number> = {};
   if (values["prod-port"]) ports.prod = port(values["prod-port"], "--prod-port");
   if (values["eval-port"]) ports.eval = port(values["eval-port"], "--eval-port");

@@ -4,12 +4,11 @@
 // Flags: --lane <name> (repeatable), --checks <list>, --evidence-dir <dir>, --timeout-seconds <n>, --stack <name>.
 import * as fs from "fs";
 import * as path from "path";
-import { parseArgs } from "util";
 import { isSshUrl } from "./hemmaSsh";
 import { sshOptionValues } from "../lib/sshTarget";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
@@ -36,23 +35,17 @@ export interface VerifyStackDeps {
 const USAGE = "usage: npm run verify -- [--lane prod|eval]... [--checks <list>] [--evidence-dir <dir>] [--timeout-seconds <n>] [--stack <name>]";
 
 export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        lane: { type: "string", multiple: true },
-        checks: { type: "string" },
-        "evidence-dir": { type: "string" },
-        "timeout-seconds": { type: "string" },
-        stack: { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new OpsError((err as Error).message, USAGE, 2);
-  }
+  const values = parseToolFlags(
+    argv,
+    {
+      lane: { type: "string", multiple: true },
+      checks: { type: "string" },
+      "evidence-dir": { type: "string" },
+      "timeout-seconds": { type: "string" },
+      stack: { type: "string" },
+    },
+    USAGE,
+  );
   if (values["timeout-seconds"] !== undefined && !/^\d+$/.test(values["timeout-seconds"])) {
     throw new OpsError(`--timeout-seconds must be a whole number, got ${values["timeout-seconds"]}`, USAGE, 2);
   }

@@ -3,22 +3,11 @@
 // each GPU fact. Every failure must name the check, what was expected and what was seen.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { runVerification, type VerificationReport } from "../../verify";
-import { API_KEY, makeLane, readTree, type LaneSpec, type TestLane } from "./harness";
+import type { VerificationReport } from "../../verify";
+import { API_KEY, laneRunner, readTree } from "./harness";
 
 describe("failure modes", () => {
-  const lanes: TestLane[] = [];
-  afterEach(async () => {
-    await Promise.all(lanes.splice(0).map((l) => l.cleanup()));
-  });
-
-  async function verify(spec: LaneSpec, overrides: Parameters<TestLane["options"]>[0] = {}): Promise<{ report: VerificationReport; ms: number; lane: TestLane }> {
-    const lane = await makeLane(spec);
-    lanes.push(lane);
-    const started = Date.now();
-    const report = await runVerification(lane.options(overrides));
-    return { report, ms: Date.now() - started, lane };
-  }
+  const verify = laneRunner();
 
   const line = (r: VerificationReport, check: string) => r.failureLines.find((l) => l.startsWith(`FAIL ${check}:`));
 

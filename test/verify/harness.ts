@@ -4,7 +4,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promis
 import os from "node:os";
 import path from "node:path";
 import { type Emulator, type EmulatorOptions, startEmulator } from "../emulator/server";
-import type { VerificationOptions } from "../../verify";
+import { runVerification, type VerificationOptions, type VerificationReport } from "../../verify";
 
 export const REV = "0123456789abcdef0123456789abcdef01234567";
 export const OTHER_REV = "fedcba9876543210fedcba9876543210fedcba98";
@@ -100,4 +100,29 @@ export async function readTree(dir: string): Promise<Array<{ file: string; data:
     out.push({ file, data: await readFile(file) });
   }
   return out;
+}
+
+export type LaneOptions = Parameters<TestLane["options"]>[0];
+export interface LaneRun {
+  report: VerificationReport;
+  ms: number;
+  lane: TestLane;
+}
+
+/**
+ * Registers per-test cleanup and returns `verify(spec, overrides)`: starts a lane (emulator plus
+ * fake host tools) and runs the verifier against it with `defaults` and `overrides`, timed.
+ */
+export function laneRunner(defaults: LaneOptions = {}): (spec: LaneSpec, overrides?: LaneOptions) => Promise<LaneRun> {
+  const lanes: TestLane[] = [];
+  afterEach(async () => {
+    await Promise.all(lanes.splice(0).map((l) => l.cleanup()));
+  });
+  return async (spec, overrides = {}) => {
+    const lane = await makeLane(spec);
+    lanes.push(lane);
+    const started = Date.now();
+    const report = await runVerification(lane.options({ ...defaults, ...overrides }));
+    return { report, ms: Date.now() - started, lane };
+  };
 }

@@ -2,21 +2,10 @@
 // cannot heal (stale revision, profile mismatch, data-root collision) fail fast; malformed and
 // never-ready answers fail clearly.
 import { runVerification, type VerificationReport } from "../../verify";
-import { makeLane, OTHER_REV, REV, type LaneSpec, type TestLane } from "./harness";
+import { laneRunner, OTHER_REV, REV } from "./harness";
 
 describe("readiness", () => {
-  const lanes: TestLane[] = [];
-  afterEach(async () => {
-    await Promise.all(lanes.splice(0).map((l) => l.cleanup()));
-  });
-
-  async function verify(spec: LaneSpec, overrides: Parameters<TestLane["options"]>[0] = {}): Promise<{ report: VerificationReport; ms: number; lane: TestLane }> {
-    const lane = await makeLane(spec);
-    lanes.push(lane);
-    const started = Date.now();
-    const report = await runVerification(lane.options({ checks: ["readiness", "liveness"], ...overrides }));
-    return { report, ms: Date.now() - started, lane };
-  }
+  const verify = laneRunner({ checks: ["readiness", "liveness"] });
 
   const readiness = (r: VerificationReport) => r.checks.find((c) => c.name === "readiness");
 
@@ -56,11 +45,8 @@ describe("readiness", () => {
   });
 
   test("the wrong lane (eval answering where prod is expected) fails fast", async () => {
-    const lane = await makeLane({ profile: "eval" });
-    lanes.push(lane);
-    const started = Date.now();
-    const report = await runVerification(lane.options({ profile: "prod", checks: ["readiness"] }));
-    expect(Date.now() - started).toBeLessThan(1500);
+    const { report, ms } = await verify({ profile: "eval" }, { profile: "prod", checks: ["readiness"] });
+    expect(ms).toBeLessThan(1500);
     expect(report.failureLines[0]).toBe(
       "FAIL readiness: expected service_profile prod, saw eval; expected data_root /var/lib/sir-convert-a-lot/prod, saw /var/lib/sir-convert-a-lot/eval",
     );
@@ -75,9 +61,8 @@ describe("readiness", () => {
   });
 
   test("data root must be the lane's data dir; --data-dir overrides it", async () => {
-    const { report } = await verify({ emulator: { dataRoot: "/srv/scal/prod" } });
+    const { report, lane } = await verify({ emulator: { dataRoot: "/srv/scal/prod" } });
     expect(report.failureLines[0]).toBe("FAIL readiness: expected data_root /var/lib/sir-convert-a-lot/prod, saw /srv/scal/prod");
-    const lane = lanes[0] as TestLane;
     const again = await runVerification(lane.options({ checks: ["readiness"], dataDir: "/srv/scal/prod" }));
     expect(again.ok).toBe(true);
   });
