@@ -43,23 +43,27 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   } else {
     ctx.out(`config ${ns}:revision is already ${head} (HEAD of ${dir})`);
   }
+  // Deploying the checkout means building it (a rollback may have left image.build false).
+  const restoreBuild = !cfg.image.build;
+  if (restoreBuild) {
+    await pulumi.configSet(`${ns}:image.build`, "true", { path: true });
+    ctx.out(`config ${ns}:image.build = true (was false after a rollback to an image already on Hemma)${opts.preview ? " for this preview" : ""}`);
+  }
   try {
-    await runPulumi(opts, pulumi, ctx, cfg.image.build, head);
+    await runPulumi(opts, pulumi, ctx);
   } finally {
     if (opts.preview && previous !== head) {
       if (previous) await pulumi.configSet(`${ns}:revision`, previous);
       else await pulumi.configRm(`${ns}:revision`);
       ctx.out(`config ${ns}:revision restored to ${previous ?? "unset"} (a preview changes nothing)`);
     }
+    if (opts.preview && restoreBuild) await pulumi.configSet(`${ns}:image.build`, "false", { path: true });
   }
   ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
   return 0;
 }
 
-async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext, imageBuild: boolean, head: string): Promise<void> {
-  const ns = PROJECT_NAMESPACE;
-  if (!imageBuild) ctx.out(`note: image.build is false, so the image for ${head} must already be on Hemma (set it back with \`npx pulumi config set --path ${ns}:image.build true\`)`);
-
+async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<void> {
   const verb = opts.preview ? "preview" : "up";
   const args = [verb, "--stack", ctx.stack, ...policyPackArgs(ctx.projectDir, ctx.stack)];
   if (opts.preview) args.push("--diff");

@@ -104,19 +104,13 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   const started = Date.now();
   await pulumi.configSet(`${ns}:revision`, plan.target.revision);
   await pulumi.configSet(`${ns}:image.build`, rebuild ? "true" : "false", { path: true });
-  let code: number;
-  try {
-    ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
-    code = await pulumi.up({
-      message: `rollback to ${plan.target.revision} from ${plan.current}`,
-      onOutput: (text) => text.split("\n").filter((l) => l.length > 0).forEach((l) => ctx.out(`  | ${l}`)),
-    });
-  } finally {
-    if (!rebuild) {
-      // The next normal deploy must build again.
-      await pulumi.configSet(`${ns}:image.build`, "true", { path: true });
-    }
-  }
+  // image.build stays as deployed (false: the stack runs an image already on Hemma, and a plain
+  // `pulumi up` keeps doing so without a checkout); `npm run deploy` turns building back on.
+  ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
+  const code = await pulumi.up({
+    message: `rollback to ${plan.target.revision} from ${plan.current}`,
+    onOutput: (text) => text.split("\n").filter((l) => l.length > 0).forEach((l) => ctx.out(`  | ${l}`)),
+  });
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code !== 0) {
     throw new OpsError(

@@ -2,7 +2,7 @@
 // revision, then pulumi up/preview runs on the stack with the policy pack.
 import * as fs from "fs";
 import { main } from "../../ops/deploy";
-import { captureContext, commandsOf, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, imageConfig, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 let repo: { dir: string; head: string };
@@ -53,6 +53,21 @@ describe("deploy", () => {
     expect(await main(["--preview"], cap.ctx)).toBe(1);
     expect(sb.pulumiState().config[`${NS}:revision`]).toBeUndefined();
     expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
+  });
+
+  it("turns image building back on after a rollback left it off (and a preview puts it back)", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, { ...sourceConfig({ path: repo.dir }), [`${NS}:image`]: imageConfig(false) }) });
+    const cap = captureContext(sb.env);
+    expect(await main(["--preview"], cap.ctx)).toBe(0);
+    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
+    expect(preview.config![`${NS}:image`].objectValue.build).toBe(true);
+    expect(sb.pulumiState().config[`${NS}:image`].objectValue.build).toBe(false);
+
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    const up = sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
+    expect(up.config![`${NS}:image`].objectValue.build).toBe(true);
+    expect(up.config![`${NS}:revision`].value).toBe(repo.head);
+    expect(cap.text()).toContain("image.build = true (was false after a rollback");
   });
 
   it("passes policy/config.<stack>.json to pulumi when the project has one", async () => {

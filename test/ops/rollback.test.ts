@@ -28,7 +28,7 @@ describe("rollback", () => {
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
 
-    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set", "config set", "up", "config set"]);
+    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set", "config set", "up"]);
     const history = s.pulumiCalls().find((c) => c.argv[1] === "history")!;
     expect(history.argv).toEqual(expect.arrayContaining(["--json", "--page-size", "--page", "--stack", "hemma"]));
 
@@ -38,9 +38,9 @@ describe("rollback", () => {
     expect(up.config![`${NS}:revision`].value).toBe(SHA.C);
     expect(up.config![`${NS}:image`].objectValue.build).toBe(false);
 
-    // image.build is restored so the next normal deploy builds again; the revision stays.
+    // The stack stays on the reused image (a plain `pulumi up` needs no checkout); `npm run deploy` builds again.
     const after = s.pulumiState().config;
-    expect(after[`${NS}:image`].objectValue.build).toBe(true);
+    expect(after[`${NS}:image`].objectValue.build).toBe(false);
     expect(after[`${NS}:revision`].value).toBe(SHA.C);
 
     const inspect = s.sshCalls().map((c) => c.argv.join(" "));
@@ -154,11 +154,11 @@ describe("rollback", () => {
     expect(commandsOf(s.pulumiCalls()).filter((c) => c === "config set" || c === "up")).toEqual([]);
   });
 
-  it("when pulumi up fails: exits non-zero, restores image.build and says how to go back", async () => {
+  it("when pulumi up fails: exits non-zero and says how to go back", async () => {
     const s = setup({ upExitCode: 255 });
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(1);
-    expect(s.pulumiState().config[`${NS}:image`].objectValue.build).toBe(true);
+    expect(s.pulumiState().config[`${NS}:revision`].value).toBe(SHA.C);
     expect(cap.text()).toMatch(/pulumi up failed \(exit code 255\)/);
     expect(cap.text()).toContain(`npm run rollback -- --to ${SHA.D}`);
   });
