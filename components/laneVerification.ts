@@ -20,7 +20,7 @@ export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
 export interface LaneVerificationArgs {
   lane: string;
   profile: "prod" | "eval";
-  containerName: pulumi.Input<string>;
+  containerName: string;
   /** The lane's URL as seen from the docker host (loopback). */
   hostUrl: string;
   dataDir: string;
@@ -57,7 +57,7 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, e
     "--checks",
     CHECK_GROUPS[group].join(","),
     "--container",
-    String(args.containerName),
+    args.containerName,
     "--data-dir",
     args.dataDir,
     "--torch-version",
