@@ -4,7 +4,7 @@
 // fails `pulumi up` with the verifier's message, and never sees the API key on its command line.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { shellJoin } from "../lib/shellQuote";
+import { shellJoin, shellQuote } from "../lib/shellQuote";
 import { sshOptionValues } from "../lib/sshTarget";
 
 export const CHECK_GROUPS = {
@@ -93,6 +93,10 @@ export class LaneVerification extends pulumi.ComponentResource {
         `${args.lane}-verify-${group}`,
         {
           create: evidenceDir(group).apply((dir) => verifierCommand(args, group, dir)),
+          // A change of only the verification settings (timeout, ssh options) is an update, which
+          // runs this instead of re-verifying: checks re-run when the image or container changes
+          // (triggers -> replacement -> create), and only then.
+          update: `echo ${shellQuote(`verification settings of ${args.lane}/${group} changed; it re-runs when the image or the container changes`)}`,
           environment: { [API_KEY_ENV]: pulumi.secret(args.apiKey) },
           triggers,
         },

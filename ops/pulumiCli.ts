@@ -84,7 +84,9 @@ export class PulumiCli {
     try {
       raw = JSON.parse(stdout);
     } catch {
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) did not print JSON: ${stdout.slice(0, 200)}`, "check the pulumi CLI version (`pulumi version`); these tools need pulumi 3.x");
+      // With --show-secrets the output may hold the API key: never echo it.
+      const sample = args.includes("--show-secrets") ? "(output not shown: it may contain secrets)" : stdout.slice(0, 200);
+      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) did not print JSON: ${sample}`, "check the pulumi CLI version (`pulumi version`); these tools need pulumi 3.x");
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {

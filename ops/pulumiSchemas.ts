@@ -54,6 +54,6 @@ export const stackOutputsSchema = z.object({
   lanes: z.record(z.string(), laneOutputSchema),
   /** Plain text with --show-secrets, "[secret]" without. */
   apiKey: z.string().optional(),
-  verification: z.record(z.string(), z.object({ evidenceDir: z.string().optional() })).optional(),
+  verification: z.record(z.string(), z.object({ evidenceDirs: z.record(z.string(), z.string()).optional() })).optional(),
 });
 export type StackOutputs = z.infer<typeof stackOutputsSchema>;

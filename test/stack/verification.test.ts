@@ -70,6 +70,14 @@ describe("verification commands", () => {
     }
   });
 
+  test("a change of only the verification settings does not re-run the checks (update is a no-op)", () => {
+    for (const c of run.ofType(COMMAND)) {
+      const update = run.plain(c).update as string;
+      expect(update).toMatch(/^echo '.*re-runs when the image or the container changes'$/);
+      expect(update).not.toContain("npm run");
+    }
+  });
+
   test("evidence folders are stack outputs", () => {
     const outputs = run.result.outputs as any;
     expect(outputs.verification.prod.evidenceDirs.health).toMatch(/^\.verification\/prod-.+\/health$/);

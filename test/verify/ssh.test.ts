@@ -9,13 +9,13 @@ import { API_KEY, BIN_DIR, makeLane, OTHER_REV, REV, type LaneSpec, type TestLan
 import { processGone, startCli, waitForOutput } from "./cliRun";
 import { SSHD, startSshd, type TestSshd } from "./sshd";
 
-const haveSshd = existsSync(SSHD);
-if (!haveSshd) {
-  // Loud on purpose: CI must install openssh-server (apt-get install -y openssh-server).
-  console.warn(`\n!!!!!!!!\n!!! SKIPPING SSH TESTS: ${SSHD} is absent. Install it: apt-get update && apt-get install -y openssh-server\n!!!!!!!!\n`);
+// Without sshd these tests fail (a green run must have exercised SSH mode) unless skipping is asked for.
+const skipSsh = !existsSync(SSHD) && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS === "1";
+if (skipSsh) {
+  console.warn(`\n!!!!!!!!\n!!! SKIPPING SSH TESTS (SIR_CONVERT_A_LOT_SKIP_SSH_TESTS=1): ${SSHD} is absent. Install it: apt-get update && apt-get install -y openssh-server\n!!!!!!!!\n`);
 }
 
-(haveSshd ? describe : describe.skip)("ssh mode (real sshd)", () => {
+(skipSsh ? describe.skip : describe)("ssh mode (real sshd)", () => {
   let dir: string;
   let sshd: TestSshd;
   const lanes: TestLane[] = [];
