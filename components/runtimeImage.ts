@@ -1,8 +1,8 @@
 // The runtime image: built on Hemma's docker daemon from the service checkout, with the ROCm torch
 // pins as build args (config is their one source of truth) and the revision in its tag and OCI
-// label. With build disabled it refers to the image an earlier deploy left on Hemma, so a rollback
-// needs neither the checkout nor a rebuild. The image is never removed from Hemma by Pulumi
-// (keepLocally); `npm run prune` retires old ones.
+// label. With build disabled the stack refers to the image an earlier deploy left on Hemma, so a
+// rollback or a later `pulumi up` needs neither the checkout nor a rebuild. Pulumi never removes
+// an image from Hemma (keepLocally); `npm run prune` retires old ones.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -43,18 +43,25 @@ export class RuntimeImage extends pulumi.ComponentResource {
   readonly tag: string;
   /** The image id (`sha256:…`) containers run, so a rebuilt tag always replaces them. */
   readonly imageId: pulumi.Output<string>;
+  /** The image on Hemma that the lanes run (never builds, never removes). */
   readonly image: docker.RemoteImage;
+  /** The build of the tag from the checkout; only while config asks for a build. */
+  readonly build?: docker.RemoteImage;
 
   constructor(name: string, args: RuntimeImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sir-convert-a-lot:hemma:RuntimeImage", name, {}, opts);
     this.tag = `${args.name}:${args.revision}`;
-    this.image = new docker.RemoteImage(
-      name,
-      {
-        name: this.tag,
-        keepLocally: true,
-        build: args.build
-          ? {
+    // Building is its own resource: once the tag is on Hemma, config can drop the build
+    // (image.build=false, as `npm run deploy` does after a deploy) and later runs need neither the
+    // checkout nor a rebuild; dropping it deletes only the build step (keepLocally: no image removed),
+    // while the image the lanes run stays as it is.
+    this.build = args.build
+      ? new docker.RemoteImage(
+          `${name}-build`,
+          {
+            name: this.tag,
+            keepLocally: true,
+            build: {
               context: args.sourceDir,
               dockerfile: path.posix.normalize(args.dockerfile),
               buildArgs: torchBuildArgs(args.torch),
@@ -65,10 +72,15 @@ export class RuntimeImage extends pulumi.ComponentResource {
               },
               tags: [this.tag],
               useLegacyBuilder: args.builder === "legacy" ? true : undefined,
-            }
-          : undefined,
-      },
-      { parent: this },
+            },
+          },
+          { parent: this },
+        )
+      : undefined;
+    this.image = new docker.RemoteImage(
+      name,
+      { name: this.build ? this.build.name : this.tag, keepLocally: true },
+      { parent: this, dependsOn: this.build ? [this.build] : [] },
     );
     this.imageId = this.image.imageId;
     this.registerOutputs({ tag: this.tag, imageId: this.imageId });

@@ -1,13 +1,16 @@
 // `npm run deploy` / `npm run preview`: resolves the source checkout's HEAD, records it as config
-// `revision`, and runs `pulumi up` (or `pulumi preview`) on the hemma stack with the policy pack.
-// A preview puts the previous `revision` back afterwards, so only a deploy changes the stack's
-// config. Creates the stack (passphrase secrets) on first use. Flags: --preview, --yes, --stack.
+// `revision` (with `image.build` true only when that tag is not on Hemma yet), and runs `pulumi up`
+// (or `pulumi preview`) on the hemma stack with the policy pack. After a deploy, `image.build` is
+// false (the tag is on Hemma). A preview, a declined or a not-started deploy put the config back;
+// a failed deploy keeps the revision it tried. Creates the stack (passphrase secrets) on first use.
+// Flags: --preview, --yes, --stack.
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { runCommand } from "./runCommand";
+import { dockerExecFor, inspectImage } from "./hemmaDocker";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 
@@ -36,31 +39,74 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const cfg = parseOpsConfig(await pulumi.config(), ns);
   const dir = sourceDir(cfg, ctx.projectDir);
   const head = await checkoutHead(dir, ctx);
-  const previous = cfg.revision;
-  if (previous !== head) {
-    await pulumi.configSet(`${ns}:revision`, head);
-    ctx.out(`config ${ns}:revision = ${head} (HEAD of ${dir}; was ${previous ?? "unset"})${opts.preview ? " for this preview" : ""}`);
-  } else {
-    ctx.out(`config ${ns}:revision is already ${head} (HEAD of ${dir})`);
-  }
-  // Deploying the checkout means building it (a rollback may have left image.build false).
-  const restoreBuild = !cfg.image.build;
-  if (restoreBuild) {
-    await pulumi.configSet(`${ns}:image.build`, "true", { path: true });
-    ctx.out(`config ${ns}:image.build = true (was false after a rollback to an image already on Hemma)${opts.preview ? " for this preview" : ""}`);
-  }
+  const tag = `${cfg.image.name}:${head}`;
+  const existing = await inspectImage(dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx), tag);
+  ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}): no rebuild`);
+
+  const before: DeployConfig = { revision: cfg.revision, build: cfg.image.build };
+  const wanted: DeployConfig = { revision: head, build: existing === null };
+  const note = opts.preview ? " for this preview" : "";
+  await applyDeployConfig(pulumi, ctx, before, wanted, note);
+  const started = Date.now();
+  let succeeded = false;
   try {
-    await runPulumi(opts, pulumi, ctx);
+    await whileChildRuns(() => runPulumi(opts, pulumi, ctx));
+    succeeded = true;
   } finally {
-    if (opts.preview && previous !== head) {
-      if (previous) await pulumi.configSet(`${ns}:revision`, previous);
-      else await pulumi.configRm(`${ns}:revision`);
-      ctx.out(`config ${ns}:revision restored to ${previous ?? "unset"} (a preview changes nothing)`);
+    if (opts.preview) {
+      await applyDeployConfig(pulumi, ctx, wanted, before, " (a preview changes nothing)");
+    } else if (succeeded) {
+      // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
+      await applyDeployConfig(pulumi, ctx, wanted, { ...wanted, build: false }, " (the image is on Hemma now)");
+    } else if (!(await updateRecordedSince(pulumi, started))) {
+      // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
+      await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
     }
-    if (opts.preview && restoreBuild) await pulumi.configSet(`${ns}:image.build`, "false", { path: true });
+    // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
+    // to the last good revision before it.
   }
   ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
   return 0;
+}
+
+interface DeployConfig {
+  revision?: string;
+  build: boolean;
+}
+
+/** Moves config `revision` and `image.build` from `from` to `to`, saying what changed. */
+async function applyDeployConfig(pulumi: PulumiCli, ctx: OpsContext, from: DeployConfig, to: DeployConfig, why: string): Promise<void> {
+  const ns = PROJECT_NAMESPACE;
+  if (from.revision !== to.revision) {
+    if (to.revision) await pulumi.configSet(`${ns}:revision`, to.revision);
+    else await pulumi.configRm(`${ns}:revision`);
+    ctx.out(`config ${ns}:revision = ${to.revision ?? "(unset)"}${why}`);
+  }
+  if (from.build !== to.build) {
+    await pulumi.configSet(`${ns}:image.build`, String(to.build), { path: true });
+    ctx.out(`config ${ns}:image.build = ${to.build}${why}`);
+  }
+}
+
+/** Whether pulumi recorded an update (of any result) that started after `sinceMs`. */
+async function updateRecordedSince(pulumi: PulumiCli, sinceMs: number): Promise<boolean> {
+  const [newest] = await pulumi.historyPage(1, 1);
+  return newest !== undefined && newest.kind === "update" && Date.parse(newest.startTime) >= sinceMs - 5000;
+}
+
+/**
+ * Runs `fn` (which waits for pulumi) with Ctrl-C left to pulumi: the terminal sends SIGINT to the
+ * whole process group, pulumi cancels cleanly and exits, and this process lives on to put the
+ * config back instead of dying mid-way.
+ */
+async function whileChildRuns<T>(fn: () => Promise<T>): Promise<T> {
+  const ignore = (): void => undefined;
+  process.on("SIGINT", ignore);
+  try {
+    return await fn();
+  } finally {
+    process.removeListener("SIGINT", ignore);
+  }
 }
 
 async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<void> {

@@ -1,8 +1,9 @@
-// `npm run deploy` / `npm run preview` with a fake pulumi: the checkout's HEAD becomes config
-// revision, then pulumi up/preview runs on the stack with the policy pack.
+// `npm run deploy` / `npm run preview` with fake pulumi and ssh: the checkout's HEAD becomes config
+// revision (built only when its image is not on Hemma), pulumi up/preview runs with the policy
+// pack, and the config ends as deployed, or as it was when nothing was deployed.
 import * as fs from "fs";
 import { main } from "../../ops/deploy";
-import { captureContext, commandsOf, imageConfig, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, imageConfig, imageId, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 let repo: { dir: string; head: string };
@@ -13,61 +14,75 @@ afterEach(() => {
 });
 
 describe("deploy", () => {
-  it("records the checkout's HEAD as revision and runs pulumi up with the policy pack", async () => {
+  const upOf = () => sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
+  const previewOf = () => sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
+  const config = () => sb.pulumiState().config;
+  const onHemma = (sha: string) => ({ images: [{ Repository: "sir-convert-a-lot-runtime", Tag: sha, ID: imageId(7) }] });
+
+  it("deploys the checkout's HEAD, building it, then records that the image is on Hemma", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
-    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "up"]);
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "up", "config set"]);
     expect(sb.pulumiCalls()[0].argv).toEqual(expect.arrayContaining(["--create", "--secrets-provider", "passphrase", "--stack", "hemma"]));
-    const up = sb.pulumiCalls()[3];
-    expect(up.argv).toEqual(["up", "--stack", "hemma", "--policy-pack", "policy", "--yes"]);
-    expect(up.config![`${NS}:revision`].value).toBe(repo.head);
-    expect(cap.text()).toContain(`was ${SHA.C}`);
+    expect(upOf().argv).toEqual(["up", "--stack", "hemma", "--policy-pack", "policy", "--yes"]);
+    expect(upOf().config![`${NS}:revision`].value).toBe(repo.head);
+    expect(upOf().config![`${NS}:image`].objectValue.build).toBe(true);
+    // Afterwards the stack runs the image on Hemma: hand-run pulumi needs no checkout, no rebuild.
+    expect(config()[`${NS}:revision`].value).toBe(repo.head);
+    expect(config()[`${NS}:image`].objectValue.build).toBe(false);
+    expect(cap.text()).toContain(`sir-convert-a-lot-runtime:${repo.head} is not on Hemma yet: it will be built`);
+    expect(cap.text()).toContain(`Deployed ${repo.head}`);
   });
 
-  it("--preview runs pulumi preview --diff and reports failures with what to do", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), previewExitCode: 1 });
+  it("does not rebuild a revision whose image is already on Hemma", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) }, onHemma(repo.head));
+    const cap = captureContext(sb.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    expect(upOf().config![`${NS}:image`].objectValue.build).toBe(false);
+    expect(cap.text()).toMatch(/is already on Hemma \(0{12}\): no rebuild/);
+  });
+
+  it("--preview previews the checkout's HEAD and puts the recorded config back", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, { ...sourceConfig({ path: repo.dir }), [`${NS}:image`]: imageConfig(false) }) });
+    const cap = captureContext(sb.env);
+    expect(await main(["--preview"], cap.ctx)).toBe(0);
+    expect(previewOf().argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--diff"]);
+    expect(previewOf().config![`${NS}:revision`].value).toBe(repo.head);
+    expect(previewOf().config![`${NS}:image`].objectValue.build).toBe(true);
+    expect(config()[`${NS}:revision`].value).toBe(SHA.C);
+    expect(config()[`${NS}:image`].objectValue.build).toBe(false);
+    expect(cap.text()).toContain(`config ${NS}:revision = ${SHA.C} (a preview changes nothing)`);
+  });
+
+  it("--preview reports failures with what to do, and leaves a never-deployed stack without a revision", async () => {
+    const cfg = stackConfig(SHA.C, sourceConfig({ path: repo.dir }));
+    delete (cfg as Record<string, unknown>)[`${NS}:revision`];
+    sb = makeSandbox({ config: cfg, previewExitCode: 1 });
     const cap = captureContext(sb.env);
     expect(await main(["--preview"], cap.ctx)).toBe(1);
-    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
-    expect(preview.argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--diff"]);
+    expect(config()[`${NS}:revision`]).toBeUndefined();
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
     expect(cap.text()).toMatch(/pulumi preview failed with exit code 1/);
     expect(cap.text()).toMatch(/nothing was changed on Hemma/);
   });
 
-  it("--preview previews the checkout's HEAD and puts the recorded revision back", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
+  it("a deploy declined at pulumi's prompt puts the config back", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), upDeclined: true });
     const cap = captureContext(sb.env);
-    expect(await main(["--preview"], cap.ctx)).toBe(0);
-    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
-    expect(preview.config![`${NS}:revision`].value).toBe(repo.head);
-    expect(sb.pulumiState().config[`${NS}:revision`].value).toBe(SHA.C);
-    expect(cap.text()).toContain(`restored to ${SHA.C}`);
+    expect(await main([], cap.ctx)).toBe(1);
+    expect(config()[`${NS}:revision`].value).toBe(SHA.C);
+    expect(config()[`${NS}:image`].objectValue.build).toBe(true);
+    expect(cap.text()).toContain("(nothing was deployed)");
   });
 
-  it("--preview on a never-deployed stack leaves revision unset afterwards, even when the preview fails", async () => {
-    const config = stackConfig(SHA.C, sourceConfig({ path: repo.dir }));
-    delete (config as Record<string, unknown>)[`${NS}:revision`];
-    sb = makeSandbox({ config, previewExitCode: 1 });
+  it("a failed deploy keeps the revision it tried, so a rollback returns to the last good one", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), upExitCode: 255 });
     const cap = captureContext(sb.env);
-    expect(await main(["--preview"], cap.ctx)).toBe(1);
-    expect(sb.pulumiState().config[`${NS}:revision`]).toBeUndefined();
-    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "preview", "config rm"]);
-  });
-
-  it("turns image building back on after a rollback left it off (and a preview puts it back)", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, { ...sourceConfig({ path: repo.dir }), [`${NS}:image`]: imageConfig(false) }) });
-    const cap = captureContext(sb.env);
-    expect(await main(["--preview"], cap.ctx)).toBe(0);
-    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
-    expect(preview.config![`${NS}:image`].objectValue.build).toBe(true);
-    expect(sb.pulumiState().config[`${NS}:image`].objectValue.build).toBe(false);
-
-    expect(await main(["--yes"], cap.ctx)).toBe(0);
-    const up = sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
-    expect(up.config![`${NS}:image`].objectValue.build).toBe(true);
-    expect(up.config![`${NS}:revision`].value).toBe(repo.head);
-    expect(cap.text()).toContain("image.build = true (was false after a rollback");
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(config()[`${NS}:revision`].value).toBe(repo.head);
+    expect(sb.pulumiState().history[0].result).toBe("failed");
+    expect(cap.text()).toMatch(/npm run rollback/);
   });
 
   it("passes policy/config.<stack>.json to pulumi when the project has one", async () => {
@@ -76,8 +91,7 @@ describe("deploy", () => {
     fs.writeFileSync(`${sb.dir}/policy/config.hemma.json`, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-7" } }));
     const cap = captureContext(sb.env, { projectDir: sb.dir });
     expect(await main(["--preview"], cap.ctx)).toBe(0);
-    const preview = sb.pulumiCalls().find((c) => c.argv[0] === "preview")!;
-    expect(preview.argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--policy-pack-config", "policy/config.hemma.json", "--diff"]);
+    expect(previewOf().argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--policy-pack-config", "policy/config.hemma.json", "--diff"]);
   });
 
   it("refuses without the stack passphrase, before running pulumi", async () => {

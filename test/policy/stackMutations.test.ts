@@ -53,7 +53,7 @@ const mutations: [string, string, () => RecordedResource[]][] = [
       data.volumeName = "sir-convert-a-lot-prod-data";
     })],
   ["pin torch to a CUDA wheel", "rocm-torch-pins",
-    () => mutate(committed, T.image, "runtime-image", (i) => (i.build.buildArgs.SIR_CONVERT_A_LOT_TORCH_VERSION = "2.10.0+cu128"))],
+    () => mutate(committed, T.image, "runtime-image-build", (i) => (i.build.buildArgs.SIR_CONVERT_A_LOT_TORCH_VERSION = "2.10.0+cu128"))],
   ["tag the runtime image latest", "immutable-image",
     () => mutate(committed, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:latest"))],
   ["unprotect the prod data volume", "protected-data",

@@ -29,7 +29,7 @@ describe("committed hemma stack", () => {
 
   test("runtime image is built on Hemma from the checkout, tagged and labelled with the revision", () => {
     const head = scratchCheckout().head;
-    const image = run.named(IMAGE, "runtime-image");
+    const image = run.named(IMAGE, "runtime-image-build");
     const inputs = run.plain(image);
     expect(inputs.name).toBe(`sir-convert-a-lot-runtime:${head}`);
     expect(inputs.name).not.toMatch(/:latest$/);
@@ -45,6 +45,15 @@ describe("committed hemma stack", () => {
       SIR_CONVERT_A_LOT_TORCHVISION_VERSION: "0.25.0+rocm7.1",
       SIR_CONVERT_A_LOT_TORCHAUDIO_VERSION: "2.10.0+rocm7.1",
     });
+  });
+
+  test("the lanes' image is the built tag, ordered after the build, never building itself", () => {
+    const build = run.named(IMAGE, "runtime-image-build");
+    const image = run.named(IMAGE, "runtime-image");
+    expect(run.plain(image)).toEqual({ name: `sir-convert-a-lot-runtime:${scratchCheckout().head}`, keepLocally: true });
+    expect(image.propertyDependencies.name).toEqual([build.urn]);
+    expect(image.dependencies).toContain(build.urn);
+    expect(run.ofType(IMAGE)).toHaveLength(2);
   });
 
   test("two lanes run the one runtime image by id with their own command", () => {
@@ -188,16 +197,15 @@ describe("stack variants", () => {
     const run = await runStack({
       set: { image: { name: "sir-convert-a-lot-runtime", build: false }, revision, source: { path: "/nonexistent/checkout" } },
     });
+    expect(run.ofType(IMAGE).map((r) => r.name)).toEqual(["runtime-image"]);
     const image = run.plain(run.named(IMAGE, "runtime-image"));
-    expect(image.name).toBe(`sir-convert-a-lot-runtime:${revision}`);
-    expect(image.build).toBeUndefined();
-    expect(image.keepLocally).toBe(true);
+    expect(image).toEqual({ name: `sir-convert-a-lot-runtime:${revision}`, keepLocally: true });
     expect(envMap(run, run.named(CONTAINER, "prod")).SIR_CONVERT_A_LOT_SERVICE_REVISION).toBe(revision);
   });
 
   test("the legacy builder can be chosen", async () => {
     const run = await runStack({ set: { image: { builder: "legacy" } } });
-    expect(run.plain(run.named(IMAGE, "runtime-image")).build.useLegacyBuilder).toBe(true);
+    expect(run.plain(run.named(IMAGE, "runtime-image-build")).build.useLegacyBuilder).toBe(true);
   });
 
   test("a configured secret API key is used instead of a generated one", async () => {
