@@ -104,14 +104,18 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   const started = Date.now();
   await pulumi.configSet(`${ns}:revision`, plan.target.revision);
   await pulumi.configSet(`${ns}:image.build`, rebuild ? "true" : "false", { path: true });
-  // image.build stays as deployed (false: the stack runs an image already on Hemma, and a plain
-  // `pulumi up` keeps doing so without a checkout); `npm run deploy` turns building back on.
+  // Afterwards image.build is false (the stack runs an image already on Hemma, and a plain
+  // `pulumi up` keeps doing so without a checkout); `npm run deploy` builds what is missing.
   ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
   const code = await pulumi.up({
     message: `rollback to ${plan.target.revision} from ${plan.current}`,
     onOutput: (text) => text.split("\n").filter((l) => l.length > 0).forEach((l) => ctx.out(`  | ${l}`)),
   });
   const seconds = Math.round((Date.now() - started) / 1000);
+  if (code === 0 && rebuild) {
+    // The rebuilt tag is on Hemma now: like after a deploy, later runs reuse it without the checkout.
+    await pulumi.configSet(`${ns}:image.build`, "false", { path: true });
+  }
   if (code !== 0) {
     throw new OpsError(
       `pulumi up failed (exit code ${code}) after ${seconds}s; config revision is now ${plan.target.revision} and the stack may be partly rolled back`,
