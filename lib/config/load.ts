@@ -98,11 +98,11 @@ function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]
   }
   const revision = cfg.revision ?? state.head;
   if (revision !== state.head && !cfg.source.allowRevisionMismatch) {
-    issues.push({ key: "revision", value: show("revision", revision), reason: `is not the checkout's HEAD (${state.head}); check out ${revision} in ${sourceDir}, or set source.allowRevisionMismatch=true to build HEAD's tree under this revision` });
+    issues.push({ key: "revision", value: show("revision", revision), reason: `is not the checkout's HEAD (${state.head}); check out ${revision} in ${sourceDir}, set image.build=false if its image is already on the host (npm run deploy does this after a deploy), or set source.allowRevisionMismatch=true to build HEAD's tree under this revision` });
   }
   if (state.dirty && !cfg.source.allowDirty) {
     const sample = state.changes.slice(0, 5).join("; ");
-    issues.push({ key: "source.path", value: show("source.path", cfg.source.path), reason: `checkout has uncommitted changes (${sample}${state.changes.length > 5 ? "; ..." : ""}); commit or stash them, or set source.allowDirty=true` });
+    issues.push({ key: "source.path", value: show("source.path", cfg.source.path), reason: `checkout has uncommitted changes (${sample}${state.changes.length > 5 ? "; ..." : ""}); commit or stash them, set image.build=false if the revision's image is already on the host, or set source.allowDirty=true` });
   }
   return revision;
 }
