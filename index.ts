@@ -76,7 +76,7 @@ const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lan
         dataDir: service.dataDir,
         revision: config.revision,
         torchVersion: config.torch.torchVersion,
-        via: config.dockerHost.startsWith("ssh://") ? config.dockerHost : undefined,
+        dockerHost: config.dockerHost,
         sshOpts: config.sshOpts,
         timeoutSeconds: config.verification.timeoutSeconds,
         evidenceRoot: config.verification.evidenceRoot,

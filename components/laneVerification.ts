@@ -26,8 +26,8 @@ export interface LaneVerificationArgs {
   dataDir: string;
   revision: string;
   torchVersion: string;
-  /** `ssh://…` to reach the docker host through an SSH tunnel; undefined when Pulumi runs on it. */
-  via?: string;
+  /** The stack's docker host: `ssh://…` is tunnelled to; anything else is handed to `docker -H`. */
+  dockerHost: string;
   sshOpts: string[];
   timeoutSeconds: number;
   evidenceRoot: string;
@@ -70,9 +70,12 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, e
     "--gpu-lock-file",
     `${args.evidenceRoot}/gpu.lock`,
   ];
-  if (args.via) {
-    argv.push("--via", args.via);
+  if (args.dockerHost.startsWith("ssh://")) {
+    argv.push("--via", args.dockerHost);
     for (const opt of sshOptionValues(args.sshOpts)) argv.push("--ssh-opt", opt);
+  } else {
+    // Pulumi runs on the docker host itself (rocm-smi runs here); docker exec goes to the stack's daemon.
+    argv.push("--docker-command", `docker -H ${args.dockerHost}`);
   }
   return shellJoin(argv);
 }

@@ -79,6 +79,8 @@ export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig
   if (isSshUrl(cfg.dockerHost)) {
     args.push("--via", cfg.dockerHost);
     for (const o of sshOptionValues(cfg.sshOpts)) args.push("--ssh-opt", o);
+  } else {
+    args.push("--docker-command", `docker -H ${cfg.dockerHost}`);
   }
   return args;
 }

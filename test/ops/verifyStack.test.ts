@@ -82,6 +82,7 @@ describe("verifyStack", () => {
     expect(arg(only.argv, "--checks")).toBe("readiness,gpu");
     expect(only.argv).not.toContain("--via");
     expect(only.argv).not.toContain("--ssh-opt");
+    expect(arg(only.argv, "--docker-command")).toBe("docker -H unix:///var/run/docker.sock");
     expect(arg(only.argv, "--evidence-dir")).toBe(path.join(cap.ctx.projectDir, ".verification", "on-demand", "2025-03-15T10-00-00-000Z", "eval"));
   });
 

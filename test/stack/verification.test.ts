@@ -91,6 +91,8 @@ describe("verification commands", () => {
 
   test("a local docker host verifies without an SSH tunnel", async () => {
     const local = await runStack({ set: { dockerHost: "unix:///var/run/docker.sock" } });
-    expect(local.plain(local.named(COMMAND, "prod-verify-health")).create).not.toContain("--via");
+    const create = local.plain(local.named(COMMAND, "prod-verify-health")).create as string;
+    expect(create).not.toContain("--via");
+    expect(create).toContain("--docker-command 'docker -H unix:///var/run/docker.sock'");
   });
 });
