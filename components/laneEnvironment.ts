@@ -30,6 +30,7 @@ export function laneEnvironment(args: LaneEnvironmentArgs): Record<string, strin
     SIR_CONVERT_A_LOT_GPU_AVAILABLE: "1",
     HF_HOME: `${args.modelCachePath}/huggingface`,
     TORCH_HOME: `${args.modelCachePath}/torch`,
+    EASYOCR_MODULE_PATH: `${args.modelCachePath}/easyocr`,
     XDG_CACHE_HOME: args.modelCachePath,
   };
   if (args.profile === "eval") {

@@ -112,6 +112,8 @@ describe("committed hemma stack", () => {
       expect(env.SIR_CONVERT_A_LOT_GPU_AVAILABLE).toBe("1");
       expect(env.HF_HOME).toBe("/var/cache/sir-convert-a-lot/huggingface");
       expect(env.TORCH_HOME).toBe("/var/cache/sir-convert-a-lot/torch");
+      expect(env.EASYOCR_MODULE_PATH).toBe("/var/cache/sir-convert-a-lot/easyocr");
+      expect(env.XDG_CACHE_HOME).toBe("/var/cache/sir-convert-a-lot");
       expect(env.SIR_CONVERT_A_LOT_ALLOW_CPU_ONLY).toBeUndefined();
       expect(env.SIR_CONVERT_A_LOT_ALLOW_CPU_FALLBACK).toBeUndefined();
       expect(env.CONVERTER_STORAGE_ROOT).toBeUndefined();
