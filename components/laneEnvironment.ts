@@ -3,13 +3,7 @@
 // both data roots (each profile checks the other for collisions), GPU-first settings and the
 // model cache. Secret values stay Pulumi secrets.
 import * as pulumi from "@pulumi/pulumi";
-
-export const DATA_DIR_ROOT = "/var/lib/sir-convert-a-lot";
-
-/** The container path a profile stores its data under (the image creates both). */
-export function dataDirFor(profile: string): string {
-  return `${DATA_DIR_ROOT}/${profile}`;
-}
+import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 
 export interface LaneEnvironmentArgs {
   profile: "prod" | "eval";
@@ -45,5 +39,5 @@ export function laneEnvironment(args: LaneEnvironmentArgs): Record<string, strin
 export function containerEnvs(plain: Record<string, string>, apiKey: pulumi.Input<string>): pulumi.Output<string[]> {
   return pulumi
     .secret(apiKey)
-    .apply((key) => [...Object.entries(plain).map(([k, v]) => `${k}=${v}`), `SIR_CONVERT_A_LOT_API_KEY=${key}`]);
+    .apply((key) => [...Object.entries(plain).map(([k, v]) => `${k}=${v}`), `${API_KEY_ENV}=${key}`]);
 }

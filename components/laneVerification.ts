@@ -5,7 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { shellJoin, shellQuote } from "../lib/shellQuote";
-import { sshOptionValues } from "../lib/sshTarget";
+import { API_KEY_ENV } from "../lib/serviceContract";
+import { verifierCliArgs } from "../verify/invocation";
 
 export const CHECK_GROUPS = {
   health: ["readiness", "liveness", "metrics"],
@@ -13,9 +14,6 @@ export const CHECK_GROUPS = {
   smoke: ["smoke"],
 } as const;
 export type CheckGroup = keyof typeof CHECK_GROUPS;
-
-/** Environment variable the verifier reads the API key from. */
-export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
 
 export interface LaneVerificationArgs {
   lane: string;
@@ -40,44 +38,21 @@ export interface LaneVerificationArgs {
 
 /** The verifier invocation for one check group (no secrets in it). */
 export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, evidenceDir: string): string {
-  const argv = [
-    "npm",
-    "run",
-    "--silent",
-    "verify",
-    "--",
-    "--service-url",
-    args.hostUrl,
-    "--profile",
-    args.profile,
-    "--expected-revision",
-    args.revision,
-    "--api-key-env",
-    API_KEY_ENV,
-    "--checks",
-    CHECK_GROUPS[group].join(","),
-    "--container",
-    args.containerName,
-    "--data-dir",
-    args.dataDir,
-    "--torch-version",
-    args.torchVersion,
-    "--evidence-dir",
+  const flags = verifierCliArgs({
+    serviceUrl: args.hostUrl,
+    profile: args.profile,
+    expectedRevision: args.revision,
+    checks: CHECK_GROUPS[group],
+    container: args.containerName,
+    dataDir: args.dataDir,
+    torchVersion: args.torchVersion,
     evidenceDir,
-    "--timeout-seconds",
-    String(args.timeoutSeconds),
-    // Lanes verify in parallel; GPU jobs take turns so GPU-use samples belong to one job.
-    "--gpu-lock-file",
-    `${args.evidenceRoot}/gpu.lock`,
-  ];
-  if (args.dockerHost.startsWith("ssh://")) {
-    argv.push("--via", args.dockerHost);
-    for (const opt of sshOptionValues(args.sshOpts)) argv.push("--ssh-opt", opt);
-  } else {
-    // Pulumi runs on the docker host itself (rocm-smi runs here); docker exec goes to the stack's daemon.
-    argv.push("--docker-command", `docker -H ${args.dockerHost}`);
-  }
-  return shellJoin(argv);
+    evidenceRoot: args.evidenceRoot,
+    timeoutSeconds: args.timeoutSeconds,
+    dockerHost: args.dockerHost,
+    sshOpts: args.sshOpts,
+  });
+  return shellJoin(["npm", "run", "--silent", "verify", "--", ...flags]);
 }
 
 export class LaneVerification extends pulumi.ComponentResource {

@@ -4,7 +4,8 @@
 // name and host port, so replacements delete the old container first.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
-import { containerEnvs, dataDirFor, laneEnvironment } from "./laneEnvironment";
+import { dataDirFor } from "../lib/serviceContract";
+import { containerEnvs, laneEnvironment } from "./laneEnvironment";
 
 export interface ServiceLaneArgs {
   lane: string;

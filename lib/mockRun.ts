@@ -97,7 +97,7 @@ const mocks: pulumi.runtime.Mocks = {
 };
 
 /** Reads `Pulumi.<stack>.yaml` into the `namespace:key` -> raw string map Pulumi hands to programs. */
-export function loadStackConfig(programDir: string, stack: string): Record<string, string> {
+export function readStackFile(programDir: string, stack: string): Record<string, string> {
   // js-yaml ships with @pulumi/pulumi.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require("js-yaml") as { load(text: string): unknown };

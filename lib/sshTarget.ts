@@ -9,6 +9,11 @@ export interface SshTarget {
   display: string;
 }
 
+/** Whether a docker host URL is reached over SSH. */
+export function isSshUrl(url: string): boolean {
+  return url.startsWith("ssh://");
+}
+
 /** Parses `ssh://[user@]host[:port]`; throws with the expected form otherwise. */
 export function parseSshUrl(url: string): SshTarget {
   const expected = `expected ssh://[user@]host[:port], saw ${url}`;
@@ -56,7 +61,7 @@ export function sshTargetArgs(target: SshTarget, optionValues: readonly string[]
 
 /** The ready-to-paste command that forwards a local port to a loopback port on the docker host. */
 export function tunnelCommand(dockerHost: string, localPort: number, remoteHost: string, remotePort: number): string {
-  if (!dockerHost.startsWith("ssh://")) return `(no tunnel needed: the docker host is ${dockerHost}; use http://${remoteHost}:${remotePort})`;
+  if (!isSshUrl(dockerHost)) return `(no tunnel needed: the docker host is ${dockerHost}; use http://${remoteHost}:${remotePort})`;
   const target = parseSshUrl(dockerHost);
   const bracketed = remoteHost.includes(":") ? `[${remoteHost}]` : remoteHost;
   const port = target.port !== undefined ? ["-p", String(target.port)] : [];

@@ -1,7 +1,7 @@
 // How the tools reach Hemma: the ssh destination, port and options derived from config
 // `dockerHost` (ssh://[user@]host[:port]) and `sshOpts`, and shell-quoting of remote commands.
 import { shellJoin, shellQuote } from "../lib/shellQuote";
-import { parseSshUrl } from "../lib/sshTarget";
+import { isSshUrl, parseSshUrl } from "../lib/sshTarget";
 import { OpsError } from "./opsError";
 
 export { shellQuote };
@@ -16,9 +16,7 @@ export interface SshTarget {
   url: string;
 }
 
-export function isSshUrl(dockerHost: string): boolean {
-  return dockerHost.startsWith("ssh://");
-}
+export { isSshUrl };
 
 export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): SshTarget {
   if (!isSshUrl(dockerHost)) {

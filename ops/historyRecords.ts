@@ -3,9 +3,9 @@
 // `version` (always 0 on the file backend); ties keep pulumi's own newest-first order.
 import { HistoryEntry } from "./historySchema";
 import { ConfigValue } from "./pulumiSchemas";
+import { FULL_REVISION } from "../lib/serviceContract";
 
 export const DEFAULT_IMAGE_NAME = "sir-convert-a-lot-runtime";
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 export interface UpdateRecord {
   kind: string;
@@ -60,7 +60,7 @@ function toRecord(entry: HistoryEntry, namespace: string): UpdateRecord | undefi
   const config = entry.config ?? {};
   const rev = config[`${namespace}:revision`];
   // A secret or blinded value ("[secret]") is not a revision; neither is anything but a full SHA.
-  const revision = rev && !rev.secret && rev.value && FULL_SHA.test(rev.value) ? rev.value : undefined;
+  const revision = rev && !rev.secret && rev.value && FULL_REVISION.test(rev.value) ? rev.value : undefined;
   const image = objectOf(config[`${namespace}:image`]);
   return {
     kind: entry.kind,

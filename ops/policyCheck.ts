@@ -5,7 +5,7 @@
 // Exit 0: no mandatory violation; 1: refused; 2: the gate itself failed.
 import * as fs from "fs";
 import * as path from "path";
-import { loadStackConfig, RecordedResource, runProgramUnderMocks } from "../lib/mockRun";
+import { readStackFile, RecordedResource, runProgramUnderMocks } from "../lib/mockRun";
 import { createScratchCheckout } from "../lib/scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";
 import { PolicyPackConfigFile, readPolicyConfigFile } from "./analyzerConfig";
@@ -50,7 +50,7 @@ export function parseArgs(argv: string[]): PolicyCheckOptions {
 
 /** Runs the program under mocks with the stack's committed config and the given source checkout. */
 export async function recordStack(opts: PolicyCheckOptions): Promise<RecordedResource[]> {
-  const config = loadStackConfig(opts.programDir, opts.stack);
+  const config = readStackFile(opts.programDir, opts.stack);
   const scratch = opts.sourceDir ? undefined : createScratchCheckout();
   try {
     const source = JSON.parse(config[`${NS}:source`] ?? "{}") as Record<string, unknown>;

@@ -3,8 +3,8 @@
 // container uses and any tag that is not a revision; everything else goes. Pure.
 import type { ContainerUse, ImageRow } from "./hemmaDocker";
 import { deployedAt, recentGoodRevisions, UpdateRecord } from "./historyRecords";
+import { FULL_REVISION } from "../lib/serviceContract";
 
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 export interface KeepRevision {
   revision: string;
@@ -32,7 +32,7 @@ export function planPrune(images: ImageRow[], containers: ContainerUse[], keep: 
   const decisions = images.map((img): PruneDecision => {
     const ref = `${img.Repository}:${img.Tag}`;
     const base = { ref, id: img.ID };
-    if (!FULL_SHA.test(img.Tag)) return { ...base, action: "keep", reason: `tag "${img.Tag}" is not a revision; prune leaves it alone` };
+    if (!FULL_REVISION.test(img.Tag)) return { ...base, action: "keep", reason: `tag "${img.Tag}" is not a revision; prune leaves it alone` };
     const why = keepBy.get(img.Tag);
     if (why) return { ...base, action: "keep", reason: why };
     const users = containers.filter((c) => (c.imageId !== "" && c.imageId === img.ID) || c.imageRef === ref || c.imageRef === img.ID);

@@ -1,8 +1,8 @@
 // zod schemas for the JSON the pulumi CLI prints: `config --json`, `stack export` and
 // `stack output --json`. Shapes follow pulumi's own encoders (configValueJSON, apitype.DeploymentV3).
 import { z } from "zod";
+import { FULL_REVISION } from "../lib/serviceContract";
 
-const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /**
  * One entry of `pulumi config --json` (and of the `config` map in `stack history --json`):
@@ -49,7 +49,7 @@ export type LaneOutput = z.infer<typeof laneOutputSchema>;
 
 /** `pulumi stack output --json [--show-secrets]` for this program (see docs/architecture.md "Stack outputs"). */
 export const stackOutputsSchema = z.object({
-  revision: z.string().regex(FULL_SHA, "must be a 40-hex commit SHA"),
+  revision: z.string().regex(FULL_REVISION, "must be a 40-hex commit SHA"),
   image: z.object({ name: z.string(), id: z.string() }).optional(),
   lanes: z.record(z.string(), laneOutputSchema),
   /** Plain text with --show-secrets, "[secret]" without. */

@@ -5,7 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { isSshUrl } from "./hemmaSsh";
-import { sshOptionValues } from "../lib/sshTarget";
+import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
+import { verifierCliArgs } from "../verify/invocation";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
@@ -14,8 +15,6 @@ import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
 import { OpsConfig, parseOpsConfig } from "./stackConfig";
 
-/** The environment variable that carries the API key to the verifier. */
-export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
 
 export interface VerifyStackOptions {
   lanes?: string[];
@@ -61,28 +60,21 @@ function defaultVerifier(projectDir: string): string[] {
 /** Verifier arguments for one lane; the key travels in API_KEY_ENV, so it never appears here. */
 export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig, evidenceDir: string, opts: VerifyStackOptions): string[] {
   const l = outputs.lanes[lane];
-  const args = [
-    "--service-url", l.url,
-    "--profile", l.profile,
-    "--lane", lane,
-    "--expected-revision", outputs.revision,
-    "--api-key-env", API_KEY_ENV,
-    "--container", l.containerName,
-    "--evidence-dir", evidenceDir,
-    "--torch-version", cfg.torch.torchVersion,
-    // Lanes verify in parallel; their GPU jobs take turns (the same lock the deploy uses).
-    "--gpu-lock-file", path.join(cfg.verification.evidenceRoot, "gpu.lock"),
-  ];
-  if (opts.checks) args.push("--checks", opts.checks);
-  if (opts.timeoutSeconds) args.push("--timeout-seconds", opts.timeoutSeconds);
-  if (l.dataDir) args.push("--data-dir", l.dataDir);
-  if (isSshUrl(cfg.dockerHost)) {
-    args.push("--via", cfg.dockerHost);
-    for (const o of sshOptionValues(cfg.sshOpts)) args.push("--ssh-opt", o);
-  } else {
-    args.push("--docker-command", `docker -H ${cfg.dockerHost}`);
-  }
-  return args;
+  return verifierCliArgs({
+    serviceUrl: l.url,
+    profile: l.profile,
+    lane,
+    expectedRevision: outputs.revision,
+    container: l.containerName,
+    dataDir: l.dataDir ?? dataDirFor(l.profile),
+    torchVersion: cfg.torch.torchVersion,
+    evidenceDir,
+    evidenceRoot: cfg.verification.evidenceRoot,
+    dockerHost: cfg.dockerHost,
+    sshOpts: cfg.sshOpts,
+    checks: opts.checks?.split(","),
+    timeoutSeconds: opts.timeoutSeconds === undefined ? undefined : Number(opts.timeoutSeconds),
+  });
 }
 
 /** Splits streamed output into lines, prefixes them and hides the secret. */

@@ -1,7 +1,7 @@
 // Library entry of the post-deploy verifier: call runVerification once per lane (concurrently if wanted).
 export { runVerification } from "./run";
 export { GpuLock } from "./gpuLock";
-export { LANE_DATA_DIRS, DEFAULT_API_KEY_ENV, type VerificationOptions } from "./options";
+export { DEFAULT_API_KEY_ENV, type VerificationOptions } from "./options";
 export {
   CHECK_NAMES,
   PROFILES,

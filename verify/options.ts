@@ -2,13 +2,9 @@
 import path from "node:path";
 import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
 import type { GpuLock } from "./gpuLock";
+import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 
-export const LANE_DATA_DIRS: Record<Profile, string> = {
-  prod: "/var/lib/sir-convert-a-lot/prod",
-  eval: "/var/lib/sir-convert-a-lot/eval",
-};
-
-export const DEFAULT_API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
+export const DEFAULT_API_KEY_ENV = API_KEY_ENV;
 export const SSH_OPTS_ENV = "SIR_CONVERT_A_LOT_VERIFY_SSH_OPTS";
 
 export interface VerificationOptions {
@@ -117,7 +113,7 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     checks,
     lane,
     container: options.container ?? `sir_convert_a_lot_${options.profile}`,
-    dataDir: (options.dataDir ?? LANE_DATA_DIRS[options.profile]).replace(/\/+$/, ""),
+    dataDir: (options.dataDir ?? dataDirFor(options.profile)).replace(/\/+$/, ""),
     torchVersion: options.torchVersion,
     evidenceDir: path.resolve(options.evidenceDir ?? path.join(".verification", `${lane}-${utcStamp(now)}`)),
     timeoutMs: Math.round(timeoutSeconds * 1000),

@@ -1,10 +1,9 @@
 // The stack's configuration schema: every key the program reads, its default (taken from the
 // service contract) and its rules. One zod schema, parsed once into one typed object.
 import { z } from "zod";
-import { parseSshUrl, sshOptionValues } from "../sshTarget";
+import { FULL_REVISION, SERVICE_FALLBACK_API_KEY } from "../serviceContract";
+import { isSshUrl, parseSshUrl, sshOptionValues } from "../sshTarget";
 
-export const SERVICE_FALLBACK_API_KEY = "dev-only-key";
-const FULL_SHA = /^[0-9a-f]{40}$/;
 const LANE_NAMES = ["prod", "eval"] as const;
 export type LaneName = (typeof LANE_NAMES)[number];
 
@@ -129,7 +128,7 @@ export const configSchema = z
       .string()
       .regex(/^(ssh|tcp|unix):\/\/\S+$/, "must be a docker host URL: ssh://[user@]host[:port], tcp://… or unix://…")
       .superRefine((url, ctx) => {
-        if (!url.startsWith("ssh://")) return;
+        if (!isSshUrl(url)) return;
         try {
           parseSshUrl(url);
         } catch (err) {
@@ -147,7 +146,7 @@ export const configSchema = z
         }
       })
       .default(["-o", "ServerAliveInterval=30", "-o", "ConnectTimeout=15"]),
-    revision: z.string().regex(FULL_SHA, "must be a full 40-character lowercase hex commit SHA").optional(),
+    revision: z.string().regex(FULL_REVISION, "must be a full 40-character lowercase hex commit SHA").optional(),
     source: sourceSchema,
     image: imageSchema,
     torch: torchSchema,

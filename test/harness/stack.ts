@@ -32,8 +32,8 @@ export interface StackRunOptions {
 export function committedConfig(options: StackRunOptions = {}): Record<string, string> {
   // Loaded inside the call so each test sees the file as committed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadStackConfig } = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
-  const config = loadStackConfig(PROGRAM_DIR, "hemma");
+  const { readStackFile } = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
+  const config = readStackFile(PROGRAM_DIR, "hemma");
   const src = scratchCheckout();
   const source = JSON.parse(config[`${NS}:source`] ?? "{}");
   config[`${NS}:source`] = JSON.stringify({ ...source, path: src.dir });
