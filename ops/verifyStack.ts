@@ -7,6 +7,7 @@ import * as path from "path";
 import { isSshUrl } from "./hemmaSsh";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 import { verifierCliArgs } from "../verify/invocation";
+import { Redactor } from "../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
@@ -80,7 +81,8 @@ export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig
 /** Splits streamed output into lines, prefixes them and hides the secret. */
 function lineSink(prefix: string, secret: string, write: (line: string) => void): { push(text: string): void; flush(): void } {
   let partial = "";
-  const emit = (line: string) => write(`${prefix}${secret ? line.split(secret).join("[secret]") : line}`);
+  const redactor = new Redactor([secret]);
+  const emit = (line: string) => write(`${prefix}${redactor.text(line)}`);
   return {
     push(text) {
       const lines = (partial + text).split("\n");

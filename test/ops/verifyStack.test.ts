@@ -70,7 +70,7 @@ describe("verifyStack", () => {
     expect(cap.text()).toMatch(/eval\s+FAIL \(exit 1\)/);
     expect(cap.text()).toMatch(/prod\s+PASS/);
     expect(cap.text()).toMatch(/verification failed on lane\(s\) eval/);
-    expect(cap.text()).toContain("[eval] debug: key is [secret]");
+    expect(cap.text()).toContain("[eval] debug: key is [REDACTED]");
     expect(cap.text()).not.toContain(API_KEY);
   });
 
