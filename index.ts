@@ -12,6 +12,11 @@ import { ServiceLane } from "./components/serviceLane";
 import { LaneVerification } from "./components/laneVerification";
 
 const config = loadProgramConfig();
+if (config.image.builder !== undefined) {
+  pulumi.log.warn(
+    `config image.builder=${config.image.builder} is retired and ignored: every build runs on dockerHost through the docker provider's Engine API (BuildKit on that daemon); remove it with \`npx pulumi config rm --path image.builder\``,
+  );
+}
 
 const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
 
@@ -26,7 +31,7 @@ const runtimeImage = new RuntimeImage(
     build: config.image.build,
     sourceDir: config.sourceDir,
     dockerfile: config.source.dockerfile,
-    builder: config.image.builder,
+    buildTimeoutMinutes: config.image.buildTimeoutMinutes,
     torch: config.torch,
   },
   { providers: { docker: provider } },
@@ -64,6 +69,7 @@ const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lan
       waitTimeoutSeconds: config.container.waitTimeoutSeconds,
       logMaxSize: config.container.logMaxSize,
       logMaxFiles: config.container.logMaxFiles,
+      daemonLogOpts: config.container.daemonLogOpts,
     },
     { providers: { docker: provider } },
   );

@@ -1,10 +1,24 @@
-// Post-deploy verification of one lane as `@pulumi/command` resources that run the verifier CLI
+// Post-deploy verification of one lane as `@pulumi/command` (1.x) resources that run the verifier CLI
 // where Pulumi runs: `health` (readiness, liveness, metrics) first, then `gpu` and `smoke`, which
 // need a ready service. Each re-runs exactly when the image or the container changes (triggers),
 // fails `pulumi up` with the verifier's message, and never sees the API key on its command line.
+//
+// How pulumi-command v1.2.1 runs them (provider/pkg/provider): `triggers` is replaceOnChanges
+// (common/inputs.go), so a new container or image replaces the command and its Create runs
+// `create`; any other input change is an Update, which runs `update` (local/commandController.go).
+// A failed Create stores nothing, so a failed check runs again on the next `up`. The command runs
+// as `/bin/sh -c <create>` with the provider's environment plus `environment` (the API key, a
+// secret in state), stdout and stderr streamed to `pulumi up` per `logging`
+// (local/commandOutputs.go). customTimeouts cancel the run's context (pulumi-go-provider
+// middleware/cancel), which kills only the shell: the verifier's own --timeout-seconds deadline is
+// what ends a hung check, the custom timeout is the backstop.
+//
+// `create` is built from config alone, so it is known at preview (the policy pack reads it there):
+// the evidence folder is `<evidenceRoot>/<lane>-<revision12>/<group>/<UTC time of the run>`, and
+// `latest` next to the runs points at the newest one.
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
-import { shellJoin, shellQuote } from "../lib/shellQuote";
+import { shellQuote } from "../lib/shellQuote";
 import { API_KEY_ENV } from "../lib/serviceContract";
 import { verifierCliArgs } from "../verify/invocation";
 
@@ -36,8 +50,22 @@ export interface LaneVerificationArgs {
   dependsOn: pulumi.Resource[];
 }
 
-/** The verifier invocation for one check group (no secrets in it). */
-export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, evidenceDir: string): string {
+/** Where one check group's runs of this revision go (each run in its own timestamped folder). */
+export function evidenceRunsDir(args: Pick<LaneVerificationArgs, "evidenceRoot" | "lane" | "revision">, group: CheckGroup): string {
+  return `${args.evidenceRoot}/${args.lane}-${args.revision.slice(0, 12)}/${group}`;
+}
+
+/** The shell variable `create` keeps the run's evidence folder in. */
+const RUN_DIR_VAR = "run";
+
+/**
+ * The verifier invocation for one check group (no secrets in it): picks a fresh timestamped
+ * evidence folder, runs the verifier into it, points `latest` at it and exits with the verifier's
+ * status.
+ */
+export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup): string {
+  const runs = evidenceRunsDir(args, group);
+  const placeholder = "\0evidence-dir\0";
   const flags = verifierCliArgs({
     serviceUrl: args.hostUrl,
     profile: args.profile,
@@ -46,36 +74,45 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup, e
     container: args.containerName,
     dataDir: args.dataDir,
     torchVersion: args.torchVersion,
-    evidenceDir,
+    evidenceDir: placeholder,
     evidenceRoot: args.evidenceRoot,
     timeoutSeconds: args.timeoutSeconds,
     dockerHost: args.dockerHost,
     sshOpts: args.sshOpts,
   });
-  return shellJoin(["npm", "run", "--silent", "verify", "--", ...flags]);
+  const verify = ["npm", "run", "--silent", "verify", "--", ...flags]
+    .map((arg) => (arg === placeholder ? `"$${RUN_DIR_VAR}"` : shellQuote(arg)))
+    .join(" ");
+  return [
+    `${RUN_DIR_VAR}=${shellQuote(runs)}/"$(date -u +%Y%m%dT%H%M%SZ)"`,
+    `${verify}; status=$?`,
+    `if [ -d "$${RUN_DIR_VAR}" ]; then ln -sfn "$(basename "$${RUN_DIR_VAR}")" ${shellQuote(`${runs}/latest`)}; fi`,
+    `exit "$status"`,
+  ].join("\n");
 }
 
 export class LaneVerification extends pulumi.ComponentResource {
   readonly commands: Record<CheckGroup, command.local.Command>;
-  /** Evidence folder of each check group's latest run. */
+  /** Evidence folder of each check group's latest run (the `latest` link). */
   readonly evidenceDirs: Record<CheckGroup, pulumi.Output<string>>;
 
   constructor(name: string, args: LaneVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("sir-convert-a-lot:hemma:LaneVerification", name, {}, opts);
-    // One folder per container instance: a new container (new image, new config) gets new evidence.
-    const evidenceDir = (group: CheckGroup) =>
-      pulumi.output(args.containerId).apply((id) => `${args.evidenceRoot}/${args.lane}-${id.slice(0, 12)}/${group}`);
+    // Only the triggers see the container and the image: a new one replaces the command (re-runs
+    // the checks); `create` itself stays known at preview.
     const triggers = [args.imageId, args.containerId];
     const make = (group: CheckGroup, dependsOn: pulumi.Resource[]) =>
       new command.local.Command(
         `${args.lane}-verify-${group}`,
         {
-          create: evidenceDir(group).apply((dir) => verifierCommand(args, group, dir)),
+          create: verifierCommand(args, group),
           // A change of only the verification settings (timeout, ssh options) is an update, which
           // runs this instead of re-verifying: checks re-run when the image or container changes
           // (triggers -> replacement -> create), and only then.
           update: `echo ${shellQuote(`verification settings of ${args.lane}/${group} changed; it re-runs when the image or the container changes`)}`,
           environment: { [API_KEY_ENV]: pulumi.secret(args.apiKey) },
+          // The verifier's progress lines appear in `pulumi up` as it runs (it redacts the key).
+          logging: command.types.enums.local.Logging.StdoutAndStderr,
           triggers,
         },
         {
@@ -88,7 +125,8 @@ export class LaneVerification extends pulumi.ComponentResource {
     const gpu = make("gpu", [...args.dependsOn, health]);
     const smoke = make("smoke", [...args.dependsOn, health]);
     this.commands = { health, gpu, smoke };
-    this.evidenceDirs = { health: evidenceDir("health"), gpu: evidenceDir("gpu"), smoke: evidenceDir("smoke") };
+    const latest = (group: CheckGroup) => pulumi.output(`${evidenceRunsDir(args, group)}/latest`);
+    this.evidenceDirs = { health: latest("health"), gpu: latest("gpu"), smoke: latest("smoke") };
     this.registerOutputs({ evidenceDirs: this.evidenceDirs });
   }
 }

@@ -3,6 +3,13 @@
 // label. With build disabled the stack refers to the image an earlier deploy left on Hemma, so a
 // rollback or a later `pulumi up` needs neither the checkout nor a rebuild. Pulumi never removes
 // an image from Hemma (keepLocally); `npm run prune` retires old ones.
+//
+// Which builder: always the provider's Engine-API path (`useLegacyBuilder: true`). In
+// terraform-provider-docker v4.5.0 (what pulumi-docker bridges) that path sends the context to
+// the provider's own client, i.e. `dockerHost`, and still builds with BuildKit on that daemon
+// through a session (API >= 1.39). The provider's buildx path instead resolves its builder from
+// the operator's current docker context (docker_buildx_build.go runBuild), so it would build on
+// the laptop whatever `dockerHost` says.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -23,9 +30,18 @@ export interface RuntimeImageArgs {
   build: boolean;
   sourceDir: string;
   dockerfile: string;
-  /** `legacy` forces the classic builder API instead of buildx/BuildKit. */
-  builder: "buildx" | "legacy";
+  /** Deadline of the build (the provider's own default is 20 minutes). */
+  buildTimeoutMinutes: number;
   torch: TorchPins;
+}
+
+/** The labels every build puts on the image (the revision one is what prune and the policies read). */
+export function imageLabels(name: string, revision: string, torch: TorchPins): Record<string, string> {
+  return {
+    "org.opencontainers.image.revision": revision,
+    "org.opencontainers.image.title": name,
+    "org.sir-convert-a-lot.torch-version": torch.torchVersion,
+  };
 }
 
 /** The build args the upstream Dockerfile reads for the ROCm torch wheels. */
@@ -65,16 +81,17 @@ export class RuntimeImage extends pulumi.ComponentResource {
               context: args.sourceDir,
               dockerfile: path.posix.normalize(args.dockerfile),
               buildArgs: torchBuildArgs(args.torch),
-              labels: {
-                "org.opencontainers.image.revision": args.revision,
-                "org.opencontainers.image.title": args.name,
-                "org.sir-convert-a-lot.torch-version": args.torch.torchVersion,
-              },
+              // The legacy path reads `labels`, the buildx path `label`: both carry them, so the
+              // revision label is on the image whichever path a provider version takes.
+              labels: imageLabels(args.name, args.revision, args.torch),
+              label: imageLabels(args.name, args.revision, args.torch),
               tags: [this.tag],
-              useLegacyBuilder: args.builder === "legacy" ? true : undefined,
+              // Build on the provider's host (dockerHost), never on the operator's docker context.
+              useLegacyBuilder: true,
             },
           },
-          { parent: this },
+          // Only create builds (the provider's update re-reads the tag, replacement is a create).
+          { parent: this, customTimeouts: { create: `${args.buildTimeoutMinutes}m` } },
         )
       : undefined;
     this.image = new docker.RemoteImage(

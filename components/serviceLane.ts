@@ -2,6 +2,14 @@
 // passthrough, its own data volume, the shared model cache, a port published on the loopback
 // address only, a /readyz healthcheck, restart policy and log rotation. The container has a fixed
 // name and host port, so replacements delete the old container first.
+//
+// Every change replaces the container (replaceOnChanges "*"), for two reasons found in the real
+// provider and engine: terraform-provider-docker v4.5.0 stores the container before its `wait`
+// health loop, so a container that never became healthy is kept with init errors, and the engine
+// (v3.248.0 step_generator.go) only replaces such a resource when a replaceOnChanges path covers
+// it; and `healthcheck` is neither ForceNew nor applied by the provider's update, so only a
+// replacement puts a changed healthcheck on the container. A replacement also re-runs the
+// lane's verification (its triggers hold the container id).
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { dataDirFor } from "../lib/serviceContract";
@@ -26,6 +34,17 @@ export interface ServiceLaneArgs {
   waitTimeoutSeconds: number;
   logMaxSize: string;
   logMaxFiles: number;
+  /** The daemon's default log-opts (daemon.json), declared so the reported log config matches. */
+  daemonLogOpts: Record<string, string>;
+}
+
+/**
+ * The log-opts a lane declares: the daemon's defaults (which the daemon adds to what it reports
+ * anyway) overlaid with the stack's rotation. Declaring them keeps an unchanged stack at zero
+ * changes: the provider stores the reported log config and `logOpts` is ForceNew.
+ */
+export function laneLogOpts(daemonLogOpts: Record<string, string>, logMaxSize: string, logMaxFiles: number): Record<string, string> {
+  return { ...daemonLogOpts, "max-size": logMaxSize, "max-file": String(logMaxFiles) };
 }
 
 /** The uvicorn entrypoint per profile is chosen by PDM script (no env var selects the profile). */
@@ -90,7 +109,7 @@ export class ServiceLane extends pulumi.ComponentResource {
         healthcheck: readyzHealthcheck(args.containerPort),
         restart: "unless-stopped",
         logDriver: "json-file",
-        logOpts: { "max-size": args.logMaxSize, "max-file": String(args.logMaxFiles) },
+        logOpts: laneLogOpts(args.daemonLogOpts, args.logMaxSize, args.logMaxFiles),
         wait: true,
         waitTimeout: args.waitTimeoutSeconds,
         mustRun: true,
@@ -101,6 +120,9 @@ export class ServiceLane extends pulumi.ComponentResource {
         parent: this,
         // Fixed name and host port: the old container must go before the new one is created.
         deleteBeforeReplace: true,
+        // "*" also covers the engine's `#initerror` key: a lane that failed its health wait is
+        // recreated on the next `up` instead of getting a no-op update (pulumi/pulumi#21458).
+        replaceOnChanges: ["*"],
         customTimeouts: { create: `${args.waitTimeoutSeconds + 120}s`, update: `${args.waitTimeoutSeconds + 120}s` },
       },
     );

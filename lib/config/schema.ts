@@ -37,11 +37,14 @@ const imageSchema = z
     /** false: run the image already on Hemma for `revision` (rollback without checkout or rebuild). */
     build: z.boolean().default(true),
     /**
-     * Which builder the docker provider uses on the host: `buildx` (BuildKit through the daemon's
-     * default builder) or `legacy` (the classic builder API; a fallback if buildx cannot resolve
-     * a builder over SSH).
+     * Retired: every build runs through the docker provider's Engine-API path on `dockerHost`
+     * (BuildKit on the daemon), because the provider's buildx path builds on the operator's current
+     * docker context instead. Still accepted (and ignored, with a warning) so a rollback to an
+     * update recorded with it parses.
      */
-    builder: z.enum(["buildx", "legacy"]).default("buildx"),
+    builder: z.enum(["buildx", "legacy"]).optional(),
+    /** Deadline of the image build (first ROCm builds download torch wheels and Docling models). */
+    buildTimeoutMinutes: z.number().int().min(20).max(1440).default(90),
     /** How many deployed revisions keep their image on Hemma (`npm run prune`). */
     keepRevisions: z.number().int().min(1).max(100).default(5),
   })
@@ -102,6 +105,19 @@ const containerSchema = z
     waitTimeoutSeconds: z.number().int().min(10).max(1800).default(180),
     logMaxSize: z.string().regex(/^\d+[kmg]$/, "must be a size like 50m").default("50m"),
     logMaxFiles: z.number().int().min(1).max(100).default(5),
+    /**
+     * The default log-opts Hemma's daemon.json sets for its default log driver. The daemon adds
+     * them to every container's reported log config, so the lanes declare them too; otherwise
+     * every `pulumi up` would see a logOpts change (ForceNew) and replace both lanes.
+     */
+    daemonLogOpts: z
+      .record(z.string(), z.string())
+      .superRefine((opts, ctx) => {
+        for (const name of Object.keys(opts)) {
+          if (!/^[a-z][a-z0-9_.-]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a log-opt name like max-buffer-size" });
+        }
+      })
+      .default({}),
   })
   .prefault({});
 

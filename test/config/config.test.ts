@@ -39,7 +39,8 @@ describe("defaults", () => {
     expect(cfg.revision).toBe(checkout.head);
     expect(cfg.dockerHost).toBe("ssh://hemma");
     expect(cfg.bindAddress).toBe("127.0.0.1");
-    expect(cfg.image).toEqual({ name: "sir-convert-a-lot-runtime", build: true, builder: "buildx", keepRevisions: 5 });
+    expect(cfg.image).toEqual({ name: "sir-convert-a-lot-runtime", build: true, buildTimeoutMinutes: 90, keepRevisions: 5 });
+    expect(cfg.container.daemonLogOpts).toEqual({});
     expect(cfg.gpu).toEqual({ devices: ["/dev/kfd", "/dev/dri"], groups: ["video", "render"] });
     expect(cfg.lanes.prod).toMatchObject({ containerName: "sir_convert_a_lot_prod", profile: "prod", containerPort: 8085, hostPort: 28085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true });
     expect(cfg.lanes.eval).toMatchObject({ containerName: "sir_convert_a_lot_eval", profile: "eval", containerPort: 8086, hostPort: 28086, dataVolume: "sir-convert-a-lot-eval-data" });
@@ -73,6 +74,10 @@ describe("rules", () => {
     ["container", { waitTimeoutSeconds: 1 }, "container.waitTimeoutSeconds", /10/],
     ["image", { keepRevisions: 0 }, "image.keepRevisions", /1/],
     ["image", { builder: "kaniko" }, "image.builder", /buildx|legacy/],
+    ["image", { buildTimeoutMinutes: 10 }, "image.buildTimeoutMinutes", /20/],
+    ["image", { buildTimeoutMinutes: 2000 }, "image.buildTimeoutMinutes", /1440/],
+    ["container", { daemonLogOpts: { "max-buffer-size": 4 } }, "container.daemonLogOpts.max-buffer-size", /string/],
+    ["container", { daemonLogOpts: { "Bad Key": "x" } }, "container.daemonLogOpts.Bad Key", /log-opt name/],
   ])("%s = %j is refused", (key, value, issueKey, reason) => {
     expect(reasonFor({ [key]: value }, issueKey)).toMatch(reason);
   });

@@ -37,8 +37,9 @@ describe("committed hemma stack", () => {
     expect(inputs.build.context).toBe(scratchCheckout().dir);
     expect(inputs.build.dockerfile).toBe("Dockerfile");
     expect(inputs.build.tags).toEqual([`sir-convert-a-lot-runtime:${head}`]);
-    expect(inputs.build.useLegacyBuilder).toBeUndefined();
+    expect(inputs.build.useLegacyBuilder).toBe(true);
     expect(inputs.build.labels["org.opencontainers.image.revision"]).toBe(head);
+    expect(inputs.build.label).toEqual(inputs.build.labels);
     expect(inputs.build.buildArgs).toEqual({
       SIR_CONVERT_A_LOT_TORCH_ROCM_INDEX_URL: "https://download.pytorch.org/whl/rocm7.1",
       SIR_CONVERT_A_LOT_TORCH_VERSION: "2.10.0+rocm7.1",
@@ -147,6 +148,7 @@ describe("committed hemma stack", () => {
       expect(inputs.restart).toBe("unless-stopped");
       expect(inputs.logDriver).toBe("json-file");
       expect(inputs.logOpts).toEqual({ "max-size": "50m", "max-file": "5" });
+      expect(run.named(CONTAINER, lane).options.replaceOnChanges).toEqual(["*"]);
       expect(inputs.wait).toBe(true);
       expect(inputs.waitTimeout).toBe(180);
       expect(inputs.removeVolumes).toBe(false);
@@ -205,9 +207,11 @@ describe("stack variants", () => {
     expect(envMap(run, run.named(CONTAINER, "prod")).SIR_CONVERT_A_LOT_SERVICE_REVISION).toBe(revision);
   });
 
-  test("the legacy builder can be chosen", async () => {
-    const run = await runStack({ set: { image: { builder: "legacy" } } });
-    expect(run.plain(run.named(IMAGE, "runtime-image-build")).build.useLegacyBuilder).toBe(true);
+  test("a retired image.builder from an older update still deploys, on the stack's host", async () => {
+    for (const builder of ["buildx", "legacy"]) {
+      const run = await runStack({ set: { image: { builder } } });
+      expect(run.plain(run.named(IMAGE, "runtime-image-build")).build.useLegacyBuilder).toBe(true);
+    }
   });
 
   test("a configured secret API key is used instead of a generated one", async () => {

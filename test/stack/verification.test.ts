@@ -1,7 +1,16 @@
 // Post-deploy verification commands under mocks: one per lane and check group, ordered after the
 // container (and after readiness for GPU and smoke), re-run on image or container change only,
-// with the API key only in the (secret) environment.
-import { runStack, StackRun } from "../harness/stack";
+// with the API key only in the (secret) environment. Judged by pulumi-command@v1.2.1
+// (provider/pkg/provider/common/inputs.go: `triggers` is replaceOnChanges; local/commandController.go:
+// Create runs `create`, Update runs `update`, a failed Create stores nothing; local/commandOutputs.go:
+// /bin/sh -c <create> with os.Environ() plus `environment`, stdout/stderr streamed to the engine's
+// log unless `logging` says otherwise).
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runStack, scratchCheckout, StackRun } from "../harness/stack";
+import { commandPlan } from "./providerModel";
 
 const COMMAND = "command:local:Command";
 const CONTAINER = "docker:index/container:Container";
@@ -59,7 +68,7 @@ describe("verification commands", () => {
     expect(create).toContain("--via ssh://hemma --ssh-opt ServerAliveInterval=30 --ssh-opt ConnectTimeout=15");
     expect(create).toContain("--api-key-env SIR_CONVERT_A_LOT_API_KEY");
     expect(create).toContain("--gpu-lock-file .verification/gpu.lock");
-    expect(create).toMatch(/--evidence-dir \.verification\/prod-[0-9a-z-]{1,12}\/health/);
+    expect(create).toContain(`--evidence-dir "$run"`);
     expect(run.plain(run.named(COMMAND, "eval-verify-gpu")).create).toContain("--checks gpu");
     expect(run.plain(run.named(COMMAND, "eval-verify-smoke")).create).toContain("--checks smoke");
 
@@ -78,10 +87,72 @@ describe("verification commands", () => {
     }
   });
 
-  test("evidence folders are stack outputs", () => {
+  test("evidence folders are stack outputs, known from config alone", () => {
     const outputs = run.result.outputs as any;
-    expect(outputs.verification.prod.evidenceDirs.health).toMatch(/^\.verification\/prod-.+\/health$/);
-    expect(outputs.verification.eval.evidenceDirs.smoke).toMatch(/^\.verification\/eval-.+\/smoke$/);
+    const rev = scratchCheckout().head.slice(0, 12);
+    expect(outputs.verification.prod.evidenceDirs.health).toBe(`.verification/prod-${rev}/health/latest`);
+    expect(outputs.verification.eval.evidenceDirs.smoke).toBe(`.verification/eval-${rev}/smoke/latest`);
+  });
+
+  test("create is a plain string known at preview: no container or image id flows into it", () => {
+    const container = run.named(CONTAINER, "prod");
+    const image = run.named("docker:index/remoteImage:RemoteImage", "runtime-image");
+    for (const c of run.ofType(COMMAND)) {
+      expect(typeof c.inputs.create).toBe("string");
+      expect(c.propertyDependencies.create ?? []).toEqual([]);
+      expect(c.inputs.create).not.toContain(String(run.plain(c).triggers[1]));
+      expect(c.inputs.create).not.toContain("sha256:");
+    }
+    expect(run.plain(run.named(COMMAND, "prod-verify-health")).triggers[1]).toMatch(/^prod-/);
+    expect(container.urn).not.toBe(image.urn);
+  });
+
+  test("the verifier's progress is logged during pulumi up (stdout and stderr)", () => {
+    for (const c of run.ofType(COMMAND)) expect(c.inputs.logging).toBe("stdoutAndStderr");
+  });
+
+  test("the API key is the environment's only entry, and it is secret", () => {
+    for (const c of run.ofType(COMMAND)) {
+      const env = c.inputs.environment as Record<string, unknown>;
+      expect(Object.keys(env)).toEqual(["SIR_CONVERT_A_LOT_API_KEY"]);
+      expect(run.isSecret(env.SIR_CONVERT_A_LOT_API_KEY)).toBe(true);
+    }
+  });
+
+  test("a new container replaces (re-runs) the checks; a verification-settings change only updates (no re-run)", async () => {
+    const cmd = run.plain(run.named(COMMAND, "prod-verify-gpu"));
+    expect(commandPlan(cmd, cmd)).toBe("same");
+    expect(commandPlan({ ...cmd, triggers: [cmd.triggers[0], "prod-0000replaced"] }, cmd)).toBe("replace");
+    const slower = await runStack({ set: { verification: { timeoutSeconds: 900 } } });
+    const next = slower.plain(slower.named(COMMAND, "prod-verify-gpu"));
+    expect(commandPlan(cmd, next)).toBe("update");
+  });
+
+  test("create, run by /bin/sh as the provider does, writes one timestamped evidence folder and points latest at it", () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "verify-create-"));
+    try {
+      const bin = path.join(work, "bin");
+      fs.mkdirSync(bin);
+      // A stand-in npm: records its argv and creates the evidence dir it was given, like the verifier.
+      fs.writeFileSync(
+        path.join(bin, "npm"),
+        '#!/bin/sh\nprintf "%s\\n" "$@" > "$VERIFY_ARGV"\nwhile [ $# -gt 0 ]; do [ "$1" = --evidence-dir ] && mkdir -p "$2"; shift; done\nexit "${VERIFY_EXIT:-0}"\n',
+        { mode: 0o755 },
+      );
+      const create = run.plain(run.named(COMMAND, "prod-verify-health")).create as string;
+      const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, VERIFY_ARGV: path.join(work, "argv"), SIR_CONVERT_A_LOT_API_KEY: "k".repeat(40) };
+      execFileSync("/bin/sh", ["-c", create], { cwd: work, env });
+      const argv = fs.readFileSync(path.join(work, "argv"), "utf8").split("\n");
+      const dir = argv[argv.indexOf("--evidence-dir") + 1];
+      const rev = scratchCheckout().head.slice(0, 12);
+      expect(dir).toMatch(new RegExp(`^\\.verification/prod-${rev}/health/\\d{8}T\\d{6}Z$`));
+      expect(fs.realpathSync(path.join(work, `.verification/prod-${rev}/health/latest`))).toBe(fs.realpathSync(path.join(work, dir)));
+      expect(argv).not.toContain("k".repeat(40));
+      // A failing verifier fails the command (and a failed Create leaves no state: it re-runs next up).
+      expect(() => execFileSync("/bin/sh", ["-c", create], { cwd: work, env: { ...env, VERIFY_EXIT: "3" }, stdio: "pipe" })).toThrow();
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 
   test("verification can be switched off", async () => {
