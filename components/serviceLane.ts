@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { dataDirFor } from "../lib/serviceContract";
 import { containerEnvs, laneEnvironment } from "./laneEnvironment";
+import { laneLogOpts } from "../lib/daemonLogOpts";
 
 export interface ServiceLaneArgs {
   lane: string;
@@ -38,14 +39,6 @@ export interface ServiceLaneArgs {
   daemonLogOpts: Record<string, string>;
 }
 
-/**
- * The log-opts a lane declares: the daemon's defaults (which the daemon adds to what it reports
- * anyway) overlaid with the stack's rotation. Declaring them keeps an unchanged stack at zero
- * changes: the provider stores the reported log config and `logOpts` is ForceNew.
- */
-export function laneLogOpts(daemonLogOpts: Record<string, string>, logMaxSize: string, logMaxFiles: number): Record<string, string> {
-  return { ...daemonLogOpts, "max-size": logMaxSize, "max-file": String(logMaxFiles) };
-}
 
 /** The uvicorn entrypoint per profile is chosen by PDM script (no env var selects the profile). */
 export function serveCommand(profile: "prod" | "eval"): string[] {
@@ -109,6 +102,7 @@ export class ServiceLane extends pulumi.ComponentResource {
         healthcheck: readyzHealthcheck(args.containerPort),
         restart: "unless-stopped",
         logDriver: "json-file",
+        // Declares the daemon's defaults too: the provider stores what docker reports (ForceNew).
         logOpts: laneLogOpts(args.daemonLogOpts, args.logMaxSize, args.logMaxFiles),
         wait: true,
         waitTimeout: args.waitTimeoutSeconds,

@@ -13,6 +13,7 @@ import { runCommand } from "./runCommand";
 import { dockerExecFor, inspectImage } from "./hemmaDocker";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
+import { checkDaemonLogOpts } from "../lib/daemonLogOpts";
 
 export interface DeployOptions {
   preview: boolean;
@@ -40,8 +41,14 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const dir = sourceDir(cfg, ctx.projectDir);
   const head = await checkoutHead(dir, ctx);
   const tag = `${cfg.image.name}:${head}`;
-  const existing = await inspectImage(dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx), tag);
+  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const existing = await inspectImage(docker, tag);
   ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}): no rebuild`);
+
+  // daemon.json's default log-opts would replace both lanes on every up: warn in a preview, refuse a deploy.
+  const logOpts = await checkDaemonLogOpts(docker, cfg, ns);
+  if (logOpts && !opts.preview) throw new OpsError(logOpts.message, logOpts.hint);
+  if (logOpts) ctx.err(`warning: ${logOpts.message}\n  what to do: ${logOpts.hint}`);
 
   const before: DeployConfig = { revision: cfg.revision, build: cfg.image.build };
   const wanted: DeployConfig = { revision: head, build: existing === null };

@@ -111,7 +111,8 @@ const containerSchema = z
      * every `pulumi up` would see a logOpts change (ForceNew) and replace both lanes.
      */
     daemonLogOpts: z
-      .record(z.string(), z.string())
+      // `pulumi config set --path` stores 3 as a number; docker's log-opts are strings.
+      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
       .superRefine((opts, ctx) => {
         for (const name of Object.keys(opts)) {
           if (!/^[a-z][a-z0-9_.-]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a log-opt name like max-buffer-size" });

@@ -76,10 +76,14 @@ describe("rules", () => {
     ["image", { builder: "kaniko" }, "image.builder", /buildx|legacy/],
     ["image", { buildTimeoutMinutes: 10 }, "image.buildTimeoutMinutes", /20/],
     ["image", { buildTimeoutMinutes: 2000 }, "image.buildTimeoutMinutes", /1440/],
-    ["container", { daemonLogOpts: { "max-buffer-size": 4 } }, "container.daemonLogOpts.max-buffer-size", /string/],
+    ["container", { daemonLogOpts: { "max-buffer-size": ["4m"] } }, "container.daemonLogOpts.max-buffer-size", /string|number|boolean|Invalid/],
     ["container", { daemonLogOpts: { "Bad Key": "x" } }, "container.daemonLogOpts.Bad Key", /log-opt name/],
   ])("%s = %j is refused", (key, value, issueKey, reason) => {
     expect(reasonFor({ [key]: value }, issueKey)).toMatch(reason);
+  });
+
+  test("daemon log-opts that `pulumi config set --path` stored as numbers are docker's strings", () => {
+    expect(load({ container: { daemonLogOpts: { "max-file": 3, compress: true } } }).container.daemonLogOpts).toEqual({ "max-file": "3", compress: "true" });
   });
 
   test("prod and eval may not share a data volume, host port or container name", () => {
