@@ -23,7 +23,7 @@ describe("deploy", () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
-    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "config", "config set", "up", "config set"]);
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "stack export", "config", "config set", "up", "config set"]);
     expect(sb.pulumiCalls()[0].argv).toEqual(expect.arrayContaining(["--create", "--secrets-provider", "passphrase", "--stack", "hemma"]));
     expect(upOf().argv).toEqual(["up", "--stack", "hemma", "--policy-pack", "policy", "--yes"]);
     expect(upOf().config![`${NS}:revision`].value).toBe(repo.head);
@@ -87,9 +87,8 @@ describe("deploy", () => {
 
   it("passes policy/config.<stack>.json to pulumi when the project has one", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
-    fs.mkdirSync(`${sb.dir}/policy`);
-    fs.writeFileSync(`${sb.dir}/policy/config.hemma.json`, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-7" } }));
-    const cap = captureContext(sb.env, { projectDir: sb.dir });
+    fs.writeFileSync(`${sb.project}/policy/config.hemma.json`, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-7" } }));
+    const cap = captureContext(sb.env, { projectDir: sb.project });
     expect(await main(["--preview"], cap.ctx)).toBe(0);
     expect(previewOf().argv).toEqual(["preview", "--stack", "hemma", "--policy-pack", "policy", "--policy-pack-config", "policy/config.hemma.json", "--diff"]);
   });
@@ -97,7 +96,7 @@ describe("deploy", () => {
   it("refuses without the stack passphrase, before running pulumi", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
     const { PULUMI_CONFIG_PASSPHRASE: _omitted, ...env } = sb.env;
-    const cap = captureContext(env, { projectDir: sb.dir });
+    const cap = captureContext(env, { projectDir: sb.project });
     expect(await main(["--yes"], cap.ctx)).toBe(1);
     expect(cap.text()).toMatch(/neither PULUMI_CONFIG_PASSPHRASE nor PULUMI_CONFIG_PASSPHRASE_FILE is set/);
     expect(cap.text()).toMatch(/what to do: export PULUMI_CONFIG_PASSPHRASE_FILE=/);
@@ -106,9 +105,9 @@ describe("deploy", () => {
 
   it("needs no passphrase when the stack file names another secrets provider", async () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) });
-    fs.writeFileSync(`${sb.dir}/Pulumi.hemma.yaml`, "secretsprovider: awskms://alias/pulumi\nconfig: {}\n");
+    fs.writeFileSync(`${sb.project}/Pulumi.hemma.yaml`, "secretsprovider: awskms://alias/pulumi\nconfig: {}\n");
     const { PULUMI_CONFIG_PASSPHRASE: _omitted, ...env } = sb.env;
-    const cap = captureContext(env, { projectDir: sb.dir });
+    const cap = captureContext(env, { projectDir: sb.project });
     expect(await main(["--yes"], cap.ctx)).toBe(0);
   });
 

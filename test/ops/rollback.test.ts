@@ -34,7 +34,7 @@ describe("rollback", () => {
 
     const up = upCall(s);
     expect(up.argv).toEqual(expect.arrayContaining(["--yes", "--policy-pack", "policy", "--stack", "hemma"]));
-    expect(up.cwd).toBe(REPO_ROOT);
+    expect(up.cwd).toBe(s.project);
     expect(up.config![`${NS}:revision`].value).toBe(SHA.C);
     expect(up.config![`${NS}:image`].objectValue.build).toBe(false);
 
