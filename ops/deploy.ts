@@ -13,7 +13,7 @@ import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { describeLock, stackLocks } from "./backendLock";
 import { refuseIfPending } from "./stackPending";
-import { dockerExecFor, inspectImage } from "./hemmaDocker";
+import { dockerCommandLine, dockerExecFor, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 
@@ -44,8 +44,21 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const dir = sourceDir(cfg, ctx.projectDir);
   const head = await checkoutHead(dir, ctx);
   const tag = `${cfg.image.name}:${head}`;
-  const existing = await inspectImage(dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx), tag);
-  ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}): no rebuild`);
+  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const found = await inspectImage(docker, tag);
+  const wrong = found && labelDisagrees(head, found);
+  if (found && wrong) {
+    throw new OpsError(
+      `${tag} is on Hemma but does not hold that commit's build: ${wrong}`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, Images and prune)`,
+    );
+  }
+  const existing = found && found.revisionLabel !== undefined ? found.id : null;
+  if (found && found.revisionLabel === undefined) {
+    ctx.out(`${tag} is on Hemma but carries no ${REVISION_LABEL} label, so nothing proves it was built from ${head}: it will be rebuilt`);
+  } else {
+    ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}, labelled ${head.slice(0, 12)}): no rebuild`);
+  }
 
   const before: DeployConfig = { revision: cfg.revision, build: cfg.image.build };
   const wanted: DeployConfig = { revision: head, build: existing === null };

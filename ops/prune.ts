@@ -1,7 +1,7 @@
 // `npm run prune`: removes runtime images on Hemma that are older than the last N deployed
 // revisions (config image.keepRevisions, default 5), never one a container uses.
 // Flags: --dry-run, --keep <n>, --stack <name>.
-import { dockerExecFor, listContainers, listImages, removeImage } from "./hemmaDocker";
+import { dockerExecFor, inspectImagesById, listContainers, listImages, removeImage } from "./hemmaDocker";
 import { fetchAllHistory } from "./historyFetch";
 import { toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
@@ -42,12 +42,17 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
 
   const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
   const [images, containers] = [await listImages(docker, cfg.image.name), await listContainers(docker)];
-  const plan = planPrune(images, containers, keep);
+  const labels = await inspectImagesById(docker, [...new Set(images.map((i) => i.ID))]);
+  const plan = planPrune(images, containers, keep, labels);
   const removals = plan.filter((d) => d.action === "remove");
 
   ctx.out(`${cfg.image.name} images on Hemma (${docker.where}); keeping the last ${n} deployed revision(s) and anything in use:`);
   if (plan.length === 0) ctx.out("  (none)");
-  for (const d of plan) ctx.out(`  ${d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
+  for (const d of plan) ctx.out(`  ${d.flag ? "FLAG  " : d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
+  const flagged = plan.filter((d) => d.flag);
+  if (flagged.length > 0) {
+    ctx.err(`warning: ${flagged.length} image(s) are tagged with one revision but labelled with another (${flagged.map((d) => d.ref).join(", ")}); a deploy or rollback refuses them. Remove the tag by hand once you know what it holds.`);
+  }
 
   if (opts.dryRun) {
     ctx.out(`Dry run: ${removals.length} image(s) would be removed; nothing changed.`);

@@ -3,7 +3,7 @@
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
 import { fetchAllHistory } from "./historyFetch";
 import { deployedAt, toRecords } from "./historyRecords";
-import { dockerExecFor, inspectImage } from "./hemmaDocker";
+import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
@@ -43,7 +43,8 @@ export function parseRollbackArgs(argv: string[]): RollbackOptions {
   return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack };
 }
 
-function describePlan(plan: RollbackPlan, imageId: string | null, stack: string): string[] {
+function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string): string[] {
+  const imageId = image?.id;
   const t = plan.target;
   return [
     `Rollback plan for stack ${stack}:`,
@@ -52,7 +53,7 @@ function describePlan(plan: RollbackPlan, imageId: string | null, stack: string)
     `  deployed at    ${deployedAt(t).toISOString()}${t.message ? ` — "${t.message}"` : ""}`,
     `  image          ${plan.imageRef}`,
     imageId
-      ? `  image status   still on Hemma (${imageId}); no rebuild, the containers are recreated from it`
+      ? `  image status   still on Hemma (${imageId}, ${image?.revisionLabel ? `labelled ${image.revisionLabel.slice(0, 12)}` : `WITHOUT a ${REVISION_LABEL} label: unproven`}); no rebuild, the containers are recreated from it`
       : `  image status   NOT on Hemma any more; it will be REBUILT from the source checkout (takes minutes)`,
   ];
 }
@@ -77,9 +78,16 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   const plan = planRollback(records, current, { to: opts.to, steps: opts.steps });
 
   const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
-  const imageId = await inspectImage(docker, plan.imageRef);
-  const rebuild = imageId === null;
-  for (const line of describePlan(plan, imageId, ctx.stack)) ctx.out(line);
+  const image = await inspectImage(docker, plan.imageRef);
+  const wrong = image && labelDisagrees(plan.target.revision, image);
+  if (wrong) {
+    throw new OpsError(
+      `${plan.imageRef} on Hemma does not hold that revision's build: ${wrong}`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", plan.imageRef])}\`) and re-run the rollback: it then rebuilds from the checkout at ${plan.target.revision.slice(0, 12)}`,
+    );
+  }
+  const rebuild = image === null;
+  for (const line of describePlan(plan, image, ctx.stack)) ctx.out(line);
 
   if (rebuild && !cfg.source.allowRevisionMismatch) {
     const dir = sourceDir(cfg, ctx.projectDir);

@@ -40,7 +40,29 @@ describe("deploy", () => {
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
     expect(upOf().config![`${NS}:image`].objectValue.build).toBe(false);
-    expect(cap.text()).toMatch(/is already on Hemma \(0{12}\): no rebuild/);
+    expect(cap.text()).toMatch(/is already on Hemma \(0{12}, labelled [0-9a-f]{12}\): no rebuild/);
+  });
+
+  // The image's revision is read from its OCI label (set by components/runtimeImage.ts; the
+  // provider bridges `label`/`labels` from terraform-provider-docker v4.5.0
+  // internal/provider/resource_docker_image.go into the build), through `docker image inspect`.
+  it("refuses a tag on Hemma whose revision label names another commit, changing nothing", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) }, { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: { "org.opencontainers.image.revision": SHA.B } }] });
+    const cap = captureContext(sb.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(cap.text()).toContain(`error: sir-convert-a-lot-runtime:${repo.head} is on Hemma but does not hold that commit's build: its org.opencontainers.image.revision label says ${SHA.B}`);
+    expect(cap.text()).toContain(`what to do: remove the tag on Hemma (\`ssh hemma docker image rm sir-convert-a-lot-runtime:${repo.head}\`)`);
+    expect(commandsOf(sb.pulumiCalls())).not.toContain("config set");
+    expect(commandsOf(sb.pulumiCalls())).not.toContain("up");
+    expect(sb.sshCalls().map((c) => c.argv.join(" "))).toEqual([expect.stringContaining("docker image inspect --format '{{.Id}} {{json .Config.Labels}}'")]);
+  });
+
+  it("rebuilds a tag on Hemma that carries no revision label", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) }, { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: null }] });
+    const cap = captureContext(sb.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    expect(upOf().config![`${NS}:image`].objectValue.build).toBe(true);
+    expect(cap.text()).toContain("carries no org.opencontainers.image.revision label");
   });
 
   it("--preview previews the checkout's HEAD and puts the recorded config back", async () => {

@@ -30,11 +30,11 @@ describe("docker on a non-ssh host", () => {
   it("runs the local docker CLI with -H", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-docker-"));
     const log = path.join(dir, "argv");
-    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho "$@" > ${log}\necho sha256:abc\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho "$@" > ${log}\necho 'sha256:abc {"org.opencontainers.image.revision":"${SHA.A}"}'\n`, { mode: 0o755 });
     try {
       const d = dockerExecFor("tcp://hemma:2376", [], { env: { PATH: `${dir}${path.delimiter}${process.env.PATH}` } });
-      expect(await inspectImage(d, `sir-convert-a-lot-runtime:${SHA.A}`)).toBe("sha256:abc");
-      expect(fs.readFileSync(log, "utf8").trim()).toBe(`-H tcp://hemma:2376 image inspect --format {{.Id}} sir-convert-a-lot-runtime:${SHA.A}`);
+      expect(await inspectImage(d, `sir-convert-a-lot-runtime:${SHA.A}`)).toEqual({ id: "sha256:abc", revisionLabel: SHA.A });
+      expect(fs.readFileSync(log, "utf8").trim()).toBe(`-H tcp://hemma:2376 image inspect --format {{.Id}} {{json .Config.Labels}} sir-convert-a-lot-runtime:${SHA.A}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

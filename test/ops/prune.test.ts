@@ -1,5 +1,6 @@
 // Image retention: the keep set comes from stack history (last N distinct good revisions plus the
 // current one); `npm run prune` removes the rest on Hemma (fake ssh), never one a container uses.
+import * as fs from "fs";
 import { historyPageSchema } from "../../ops/historySchema";
 import { toRecords } from "../../ops/historyRecords";
 import { main } from "../../ops/prune";
@@ -77,6 +78,20 @@ describe("npm run prune", () => {
     const cap = captureContext(s.env);
     expect(await main(["--keep", "3"], cap.ctx)).toBe(0);
     expect(s.hemmaState().images.map((i: { Tag: string }) => i.Tag).sort()).toEqual([SHA.A, SHA.B, SHA.C, USED_OLD].sort());
+  });
+
+  it("reads each image's revision label and flags (never removes) one whose label disagrees with its tag", async () => {
+    const s = setup(2);
+    // OLD would be removed, but the image under that tag says it is revision B's build.
+    const hemma = s.hemmaState();
+    hemma.images.find((i: { Tag: string }) => i.Tag === OLD).Labels = { "org.opencontainers.image.revision": SHA.B };
+    fs.writeFileSync(s.env.FAKE_HEMMA_STATE!, JSON.stringify(hemma));
+    const cap = captureContext(s.env);
+    expect(await main(["--dry-run"], cap.ctx)).toBe(0);
+    expect(cap.text()).toMatch(new RegExp(`FLAG   sir-convert-a-lot-runtime:${OLD} .*label says ${SHA.B}, not ${OLD}`));
+    expect(cap.text()).toMatch(/warning: 1 image\(s\) are tagged with one revision but labelled with another/);
+    expect(cap.text()).toMatch(/Dry run: 1 image\(s\) would be removed/);
+    expect(s.sshCalls().some((c) => c.argv.join(" ").includes("docker image inspect --format '{{.Id}} {{json .Config.Labels}}'"))).toBe(true);
   });
 
   it("rejects --keep 0", async () => {

@@ -44,13 +44,13 @@ describe("rollback", () => {
     expect(after[`${NS}:revision`].value).toBe(SHA.C);
 
     const inspect = s.sshCalls().map((c) => c.argv.join(" "));
-    expect(inspect).toEqual([expect.stringContaining(`hemma -- docker image inspect --format '{{.Id}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
+    expect(inspect).toEqual([expect.stringContaining(`hemma -- docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
 
     const text = cap.text();
     expect(text).toContain(`to revision    ${SHA.C}`);
     expect(text).toContain(`sir-convert-a-lot-runtime:${SHA.C}`);
     expect(text).toContain("deployed at    2025-03-10T18:41:52.000Z");
-    expect(text).toMatch(/still on Hemma \(sha256:0+3\); no rebuild/);
+    expect(text).toMatch(/still on Hemma \(sha256:0+3, labelled 84a516841ba7\); no rebuild/);
     expect(text).toMatch(/Rolled back .* \(no rebuild\)/);
   });
 
@@ -89,6 +89,14 @@ describe("rollback", () => {
     expect(cap.text()).toContain(`git -C ${repo.dir} checkout ${SHA.C}`);
     expect(commandsOf(s.pulumiCalls())).not.toContain("up");
     expect(commandsOf(s.pulumiCalls())).not.toContain("config set");
+  });
+
+  it("refuses a target image whose revision label disagrees with its tag", async () => {
+    const s = setup({}, { images: [{ ...imageRow(SHA.C, imageId(3)), Labels: { "org.opencontainers.image.revision": SHA.D } }], containers: [] });
+    const cap = captureContext(s.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(cap.text()).toContain(`label says ${SHA.D}, not ${SHA.C}`);
+    expect(commandsOf(s.pulumiCalls())).not.toContain("up");
   });
 
   it("refuses while the stack has pending operations, changing nothing", async () => {
