@@ -117,6 +117,13 @@ export class PulumiCli {
     await this.check(args, `setting ${key}`);
   }
 
+  /** Writes several non-secret values at once (`config set-all --json`, the `config --json` shape). */
+  async configSetAll(values: ConfigJson): Promise<void> {
+    if (Object.values(values).some((v) => v.secret)) throw new OpsError("internal: configSetAll never writes secrets", "report this as a bug");
+    if (Object.keys(values).length === 0) return;
+    await this.check(["config", "set-all", "--json", JSON.stringify(values), "--non-interactive"], `setting ${Object.keys(values).length} config value(s)`);
+  }
+
   async configRm(key: string): Promise<void> {
     await this.check(["config", "rm", key, "--non-interactive"], `removing ${key}`);
   }

@@ -28,7 +28,7 @@ describe("rollback", () => {
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
 
-    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set", "config set", "up"]);
+    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set-all", "up"]);
     const history = s.pulumiCalls().find((c) => c.argv[1] === "history")!;
     expect(history.argv).toEqual(expect.arrayContaining(["--json", "--page-size", "--page", "--stack", "hemma"]));
 
@@ -52,6 +52,67 @@ describe("rollback", () => {
     expect(text).toContain("deployed at    2025-03-10T18:41:52.000Z");
     expect(text).toMatch(/still on Hemma \(sha256:0+3, labelled 84a516841ba7\); no rebuild/);
     expect(text).toMatch(/Rolled back .* \(no rebuild\)/);
+  });
+
+  // pulumi v3.248.0 pkg/cmd/pulumi/stack/stack_history.go: each update's `config` is the whole stack
+  // config it ran with (objects as objectValue, secrets as {secret: true}).
+  describe("restores the target update's recorded config", () => {
+    const obj = (o: unknown) => ({ value: JSON.stringify(o), objectValue: o, secret: false });
+    const torchThen = { indexUrl: "https://download.pytorch.org/whl/rocm6.4", torchVersion: "2.8.0+rocm6.4", torchvisionVersion: "0.23.0+rocm6.4", torchaudioVersion: "2.8.0+rocm6.4" };
+    const torchNow = { indexUrl: "https://download.pytorch.org/whl/rocm7.1", torchVersion: "2.10.0+rocm7.1", torchvisionVersion: "0.25.0+rocm7.1", torchaudioVersion: "2.10.0+rocm7.1" };
+    const lanes = (prodPort: number) => ({
+      prod: { containerName: "sir_convert_a_lot_prod", containerPort: 8085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true, hostPort: prodPort, profile: "prod" },
+      eval: { containerName: "sir_convert_a_lot_eval", containerPort: 8086, dataVolume: "sir-convert-a-lot-eval-data", enabled: true, hostPort: 28086, profile: "eval" },
+    });
+    function driftSetup() {
+      const history = loadHistory() as Record<string, any>[];
+      // The target (C, deployed 2025-03-10) ran with older torch pins and prod on host port 28085.
+      history[1].config[`${NS}:torch`] = obj(torchThen);
+      history[1].config[`${NS}:lanes`] = obj(lanes(28085));
+      const today = stackConfig(SHA.D, { [`${NS}:torch`]: obj(torchNow), [`${NS}:lanes`]: obj(lanes(28095)), [`${NS}:container`]: obj({ waitTimeoutSeconds: 300 }), "docker:host": { value: "ssh://other", secret: false } });
+      return setup({ history, config: today });
+    }
+
+    it("deploys with the target's torch pins and port, drops keys it did not have, keeps secrets and says so", async () => {
+      const s = driftSetup();
+      const apiKeyBefore = s.pulumiState().config[`${NS}:apiKey`];
+      const cap = captureContext(s.env);
+      expect(await main(["--yes"], cap.ctx)).toBe(0);
+      const up = upCall(s);
+      expect(up.config![`${NS}:torch`].objectValue).toEqual(torchThen);
+      expect(up.config![`${NS}:lanes`].objectValue.prod.hostPort).toBe(28085);
+      expect(up.config![`${NS}:revision`].value).toBe(SHA.C);
+      expect(up.config![`${NS}:image`].objectValue.build).toBe(false);
+      expect(up.config![`${NS}:container`]).toBeUndefined();
+      expect(up.config![`${NS}:apiKey`]).toEqual(apiKeyBefore);
+      // Another namespace is not this project's to restore.
+      expect(up.config!["docker:host"].value).toBe("ssh://other");
+      const text = cap.text();
+      expect(text).toContain(`${NS}:torch.torchVersion: 2.10.0+rocm7.1 -> 2.8.0+rocm6.4`);
+      expect(text).toContain(`${NS}:lanes.prod.hostPort: 28095 -> 28085`);
+      expect(text).toContain(`${NS}:container.waitTimeoutSeconds: 300 -> (unset)`);
+      expect(text).toContain(`secrets        stay as they are (history keeps no secret values): ${NS}:apiKey`);
+      // No secret ever goes on pulumi's command line.
+      for (const c of s.pulumiCalls()) expect(c.argv.join(" ")).not.toContain("ciphertext");
+    });
+
+    it("--dry-run shows the config it would restore and writes nothing", async () => {
+      const s = driftSetup();
+      const cap = captureContext(s.env);
+      expect(await main(["--dry-run"], cap.ctx)).toBe(0);
+      expect(cap.text()).toContain(`${NS}:torch.torchVersion: 2.10.0+rocm7.1 -> 2.8.0+rocm6.4`);
+      expect(commandsOf(s.pulumiCalls()).filter((c) => c.startsWith("config s") || c === "config rm" || c === "up")).toEqual([]);
+    });
+
+    it("refuses, writing nothing, when the recorded config fails today's rules", async () => {
+      const history = loadHistory() as Record<string, any>[];
+      history[1].config[`${NS}:bindAddress`] = { value: "not-an-address", secret: false };
+      const s = setup({ history });
+      const cap = captureContext(s.env);
+      expect(await main(["--yes"], cap.ctx)).toBe(1);
+      expect(cap.text()).toMatch(/error: the config recorded with 84a516841ba7 does not pass today's config rules: .*bindAddress/);
+      expect(commandsOf(s.pulumiCalls())).not.toContain("config set-all");
+    });
   });
 
   it("rebuilds, and says so, when the image is gone and the source checkout is at that revision", async () => {
