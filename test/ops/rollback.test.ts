@@ -174,7 +174,7 @@ describe("rollback", () => {
     expect(await main(["--yes"], cap.ctx)).toBe(1);
     expect(cap.text()).toMatch(/1 pending operation\(s\)/);
     expect(cap.text()).toContain("creating: urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod");
-    expect(cap.text()).toContain("pulumi refresh --stack hemma");
+    expect(cap.text()).toContain("npm run pulumi -- refresh --stack hemma");
     expect(commandsOf(s.pulumiCalls())).toEqual(["stack export"]);
   });
 
