@@ -7,7 +7,7 @@ import { deployedAt, toRecords } from "./historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
@@ -106,7 +106,7 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
     }
   }
 
-  if (opts.dryRun) {
+  if (opts.dryRun || npmDryRun(ctx.env)) {
     ctx.out("Dry run: nothing changed.");
     return 0;
   }

@@ -18,7 +18,7 @@ import { main as pulumiMain } from "../../ops/pulumi";
 import { cachedPulumiBinary, pinnedPulumiVersion, resolvePinnedPulumi } from "../../ops/pulumiBinary";
 import { absoluteBackendUrl, projectBackendUrl, pulumiEnvironment } from "../../ops/pulumiEnv";
 import { main as pruneMain } from "../../ops/prune";
-import { captureContext, commandsOf, makeGitRepo, makeSandbox, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, loadHistory, makeGitRepo, makeSandbox, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
@@ -32,7 +32,7 @@ describe("the state backend does not depend on the working directory", () => {
   });
 
   it("every pulumi call of a tool gets the absolute backend, and `npm run pulumi` works from a subfolder", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C), history: [] }, { images: [], containers: [] });
+    sb = makeSandbox({ config: stackConfig(SHA.C), history: loadHistory() }, { images: [], containers: [] });
     expect(await pruneMain(["--dry-run"], captureContext(sb.env).ctx)).toBe(0);
     const sub = path.join(sb.project, "docs");
     fs.mkdirSync(sub);
@@ -84,7 +84,7 @@ describe("the operator's docker and launcher variables never reach pulumi", () =
 
 describe("the pinned pulumi CLI", () => {
   it("runs the pinned version from the launcher's cache, never a pulumi on PATH", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C), history: [] }, { images: [], containers: [] });
+    sb = makeSandbox({ config: stackConfig(SHA.C), history: loadHistory() }, { images: [], containers: [] });
     const other = fs.mkdtempSync(path.join(os.tmpdir(), "other-pulumi-"));
     const marker = path.join(other, "ran");
     fs.writeFileSync(path.join(other, "pulumi"), `#!/bin/sh\ntouch ${marker}\necho v3.99.0\n`, { mode: 0o755 });

@@ -225,6 +225,14 @@ describe("rollback", () => {
     expect(commandsOf(s.pulumiCalls()).filter((c) => c === "config set" || c === "up")).toEqual([]);
   });
 
+  it("honours npm_config_dry_run (npm run rollback --dry-run without --): never a real rollback", async () => {
+    const s = setup();
+    const cap = captureContext({ ...s.env, npm_config_dry_run: "true" });
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    expect(cap.text()).toContain("Dry run: nothing changed.");
+    expect(commandsOf(s.pulumiCalls()).filter((c) => c.startsWith("config s") || c === "up")).toEqual([]);
+  });
+
   it("when pulumi up fails: exits non-zero and says how to go back", async () => {
     const s = setup({ upExitCode: 255 });
     const cap = captureContext(s.env);
