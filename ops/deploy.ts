@@ -5,7 +5,8 @@
 // a failed deploy keeps the revision it tried. Nothing is put back while the backend lock shows an
 // update may still be running, and nothing starts while the stack has pending operations.
 // Ctrl-C / SIGTERM are passed to pulumi as a graceful cancel (PulumiCli.foreground).
-// Creates the stack (passphrase secrets) on first use. Flags: --preview, --yes, --stack.
+// Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
+// --yes, --stack.
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
@@ -38,7 +39,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const ns = PROJECT_NAMESPACE;
   requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
-  await pulumi.check(["stack", "select", "--create", "--secrets-provider", "passphrase", "--non-interactive"], `selecting (or creating) stack ${ctx.stack}`);
+  await pulumi.requireStack();
   if (!opts.preview) refuseIfPending(await pulumi.stackExport(), ctx.stack, "a deploy");
   const cfg = parseOpsConfig(await pulumi.config(), ns);
   const dir = sourceDir(cfg, ctx.projectDir);

@@ -61,6 +61,22 @@ export class PulumiCli {
     return runCommand(this.bin, [...args, "--stack", this.ctx.stack], { env: this.env, cwd: this.ctx.projectDir });
   }
 
+  /**
+   * Selects the stack, refusing one that does not exist (a typo or a missing state would otherwise
+   * create a new, empty stack pointed at Hemma). Only `npm run init` creates stacks.
+   */
+  async requireStack(): Promise<void> {
+    const res = await this.capture(["stack", "select", "--non-interactive"]);
+    if (res.code === 0) return;
+    if (/no stack named/i.test(res.stderr)) {
+      throw new OpsError(
+        `stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`,
+        `check the name (--stack); if this checkout has no state yet, restore it from a backup or the other operator (docs/runbook.md, Taking over), or create the stack with \`npm run init -- --stack ${this.ctx.stack}\` for a first deploy`,
+      );
+    }
+    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
+  }
+
   /** Runs a command that must succeed; returns stdout. */
   async check(args: string[], what: string): Promise<string> {
     const res = await this.capture(args);

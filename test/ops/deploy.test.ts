@@ -24,7 +24,7 @@ describe("deploy", () => {
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
     expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select", "stack export", "config", "config set", "up", "config set"]);
-    expect(sb.pulumiCalls()[0].argv).toEqual(expect.arrayContaining(["--create", "--secrets-provider", "passphrase", "--stack", "hemma"]));
+    expect(sb.pulumiCalls()[0].argv).not.toContain("--create");
     expect(upOf().argv).toEqual(["up", "--stack", "hemma", "--policy-pack", "policy", "--yes"]);
     expect(upOf().config![`${NS}:revision`].value).toBe(repo.head);
     expect(upOf().config![`${NS}:image`].objectValue.build).toBe(true);
@@ -139,5 +139,31 @@ describe("deploy", () => {
     expect(await main([], cap.ctx)).toBe(1);
     expect(cap.text()).toMatch(/could not read HEAD of the source checkout/);
     expect(commandsOf(sb.pulumiCalls())).not.toContain("config set");
+  });
+});
+
+// Issue 11: a typo or a missing state must not create a new, empty stack (pulumi v3.248.0
+// pkg/cmd/pulumi/stack/stack_select.go creates one only with --create).
+describe("missing stacks", () => {
+  it("deploy refuses a stack that does not exist, creating nothing", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), missingStacks: ["hemme"] });
+    const cap = captureContext(sb.env, { stack: "hemme" });
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(cap.text()).toMatch(/error: stack hemme does not exist in file:\/\//);
+    expect(cap.text()).toContain("npm run init -- --stack hemme");
+    expect(commandsOf(sb.pulumiCalls())).toEqual(["stack select"]);
+    expect(sb.pulumiState().missingStacks).toEqual(["hemme"]);
+  });
+
+  it("npm run init creates it, and refuses one that exists", async () => {
+    const { main: initMain } = await import("../../ops/init");
+    sb = makeSandbox({ config: {}, missingStacks: ["hemma"] });
+    const cap = captureContext(sb.env);
+    expect(await initMain([], cap.ctx)).toBe(0);
+    expect(sb.pulumiCalls()[0].argv).toEqual(expect.arrayContaining(["stack", "init", "--secrets-provider", "passphrase", "--stack", "hemma"]));
+    expect(sb.pulumiState().missingStacks).toEqual([]);
+    const again = captureContext(sb.env);
+    expect(await initMain([], again.ctx)).toBe(1);
+    expect(again.text()).toMatch(/error: stack hemma already exists/);
   });
 });
