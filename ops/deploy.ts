@@ -2,15 +2,19 @@
 // `revision` (with `image.build` true only when that tag is not on Hemma yet), and runs `pulumi up`
 // (or `pulumi preview`) on the hemma stack with the policy pack. After a deploy, `image.build` is
 // false (the tag is on Hemma). A preview, a declined or a not-started deploy put the config back;
-// a failed deploy keeps the revision it tried. Creates the stack (passphrase secrets) on first use.
-// Flags: --preview, --yes, --stack.
+// a failed deploy keeps the revision it tried. Nothing is put back while the backend lock shows an
+// update may still be running, and nothing starts while the stack has pending operations.
+// Ctrl-C / SIGTERM are passed to pulumi as a graceful cancel (PulumiCli.foreground).
+// Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
+// --yes, --stack.
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
-import { runCommand } from "./runCommand";
-import { dockerExecFor, inspectImage } from "./hemmaDocker";
+import { describeLock, stackLocks } from "./backendLock";
+import { refuseIfPending } from "./stackPending";
+import { dockerCommandLine, dockerExecFor, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 import { checkDaemonLogOpts } from "../lib/daemonLogOpts";
@@ -36,14 +40,27 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const ns = PROJECT_NAMESPACE;
   requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
-  await pulumi.check(["stack", "select", "--create", "--secrets-provider", "passphrase", "--non-interactive"], `selecting (or creating) stack ${ctx.stack}`);
+  await pulumi.requireStack();
+  if (!opts.preview) refuseIfPending(await pulumi.stackExport(), ctx.stack, "a deploy");
   const cfg = parseOpsConfig(await pulumi.config(), ns);
   const dir = sourceDir(cfg, ctx.projectDir);
   const head = await checkoutHead(dir, ctx);
   const tag = `${cfg.image.name}:${head}`;
   const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
-  const existing = await inspectImage(docker, tag);
-  ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}): no rebuild`);
+  const found = await inspectImage(docker, tag);
+  const wrong = found && labelDisagrees(head, found);
+  if (found && wrong) {
+    throw new OpsError(
+      `${tag} is on Hemma but does not hold that commit's build: ${wrong}`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, Images and prune)`,
+    );
+  }
+  const existing = found && found.revisionLabel !== undefined ? found.id : null;
+  if (found && found.revisionLabel === undefined) {
+    ctx.out(`${tag} is on Hemma but carries no ${REVISION_LABEL} label, so nothing proves it was built from ${head}: it will be rebuilt`);
+  } else {
+    ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}, labelled ${head.slice(0, 12)}): no rebuild`);
+  }
 
   // daemon.json's default log-opts would replace both lanes on every up: warn in a preview, refuse a deploy.
   const logOpts = await checkDaemonLogOpts(docker, cfg, ns);
@@ -57,10 +74,19 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const started = Date.now();
   let succeeded = false;
   try {
-    await whileChildRuns(() => runPulumi(opts, pulumi, ctx));
+    await runPulumi(opts, pulumi, ctx);
     succeeded = true;
   } finally {
-    if (opts.preview) {
+    const locks = stackLocks(pulumi.backendUrl, ns, ctx.stack);
+    if (locks.length > 0) {
+      // pulumi's process is gone but the stack is still locked: an update may still be running
+      // (or was killed). Putting config back now would change it under that update.
+      ctx.err(
+        `warning: stack ${ctx.stack} is still locked by ${locks.map(describeLock).join(", ")}: an update may still be running, so the config is left as it is ` +
+          `(revision ${wanted.revision}, image.build ${wanted.build}).\n  what to do: wait for that pulumi to end (\`ps -p ${locks[0].pid}\`); if it is gone, check Hemma and run \`npm run pulumi -- cancel --stack ${ctx.stack}\` ` +
+          "(docs/runbook.md, Recover: interrupted deploy)",
+      );
+    } else if (opts.preview) {
       await applyDeployConfig(pulumi, ctx, wanted, before, " (a preview changes nothing)");
     } else if (succeeded) {
       // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
@@ -101,36 +127,18 @@ async function updateRecordedSince(pulumi: PulumiCli, sinceMs: number): Promise<
   return newest !== undefined && newest.kind === "update" && Date.parse(newest.startTime) >= sinceMs - 5000;
 }
 
-/**
- * Runs `fn` (which waits for pulumi) with Ctrl-C left to pulumi: the terminal sends SIGINT to the
- * whole process group, pulumi cancels cleanly and exits, and this process lives on to put the
- * config back instead of dying mid-way.
- */
-async function whileChildRuns<T>(fn: () => Promise<T>): Promise<T> {
-  const ignore = (): void => undefined;
-  process.on("SIGINT", ignore);
-  try {
-    return await fn();
-  } finally {
-    process.removeListener("SIGINT", ignore);
-  }
-}
-
 async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<void> {
   const verb = opts.preview ? "preview" : "up";
   const args = [verb, "--stack", ctx.stack, ...policyPackArgs(ctx.projectDir, ctx.stack)];
   if (opts.preview) args.push("--diff");
   else if (opts.yes) args.push("--yes");
-  const res = await runCommand(pulumi.bin, args, {
-    env: ctx.env,
-    cwd: ctx.projectDir,
-    inheritStdio: ctx.inheritStdio,
-    onStdout: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
-    onStderr: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
+  const code = await pulumi.foreground(args, {
+    out: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
+    err: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
   });
-  if (res.code !== 0) {
+  if (code !== 0) {
     throw new OpsError(
-      `pulumi ${verb} failed with exit code ${res.code}`,
+      `pulumi ${verb} failed with exit code ${code}`,
       opts.preview
         ? "read the policy violations or errors above; nothing was changed on Hemma"
         : "read the output above; a failed verification leaves its evidence under .verification/ (docs/runbook.md, Failed verification); `npm run rollback` returns to the last good revision",

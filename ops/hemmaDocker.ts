@@ -1,6 +1,7 @@
 // Runs docker commands against Hemma's daemon: over `ssh <host> -- docker ...` when dockerHost
 // is ssh:// (the default), else with the local `docker -H <dockerHost>`. Parses the JSON lines
-// docker prints and classifies failures (ssh unreachable, no permission, no such image).
+// docker prints and classifies failures (ssh unreachable, no permission, no such image). Image
+// checks read the image's OCI revision label, so a tag that holds another commit's build is caught.
 import { z } from "zod";
 import { remoteCommand, sshBaseArgs, sshTargetFromDockerHost, isSshUrl } from "./hemmaSsh";
 import { OpsContext } from "./opsContext";
@@ -35,6 +36,11 @@ export function dockerExecFor(dockerHost: string, sshOpts: string[], ctx: Pick<O
   };
 }
 
+/** The command an operator types to run `docker <words>` where the tools do. */
+export function dockerCommandLine(d: DockerExec, words: string[]): string {
+  return `${d.where.startsWith("ssh ") ? `${d.where} docker` : d.where} ${words.join(" ")}`;
+}
+
 function failure(d: DockerExec, args: string[], res: RunResult): OpsError {
   const detail = tail(res.stderr || res.stdout);
   const cmd = `docker ${args.slice(0, 2).join(" ")}`;
@@ -52,13 +58,61 @@ function failure(d: DockerExec, args: string[], res: RunResult): OpsError {
 
 const NO_SUCH = /no such (image|object)/i;
 
-/** The image ID of `ref` on Hemma, or null when the image is not there. */
-export async function inspectImage(d: DockerExec, ref: string): Promise<string | null> {
-  const args = ["image", "inspect", "--format", "{{.Id}}", ref];
+/** The OCI label the build puts on the runtime image (components/runtimeImage.ts): the commit it was built from. */
+export const REVISION_LABEL = "org.opencontainers.image.revision";
+
+export interface ImageInfo {
+  id: string;
+  /** The image's org.opencontainers.image.revision label, when it has one. */
+  revisionLabel?: string;
+}
+
+const INSPECT_FORMAT = "{{.Id}} {{json .Config.Labels}}";
+
+function parseInspectLine(line: string): ImageInfo {
+  const space = line.indexOf(" ");
+  const id = space < 0 ? line : line.slice(0, space);
+  let labels: unknown = null;
+  try {
+    labels = space < 0 ? null : JSON.parse(line.slice(space + 1));
+  } catch {
+    labels = null;
+  }
+  const value = labels !== null && typeof labels === "object" ? (labels as Record<string, unknown>)[REVISION_LABEL] : undefined;
+  return { id, revisionLabel: typeof value === "string" && value ? value : undefined };
+}
+
+/** ID and revision label of `ref` on Hemma, or null when the image is not there. */
+export async function inspectImage(d: DockerExec, ref: string): Promise<ImageInfo | null> {
+  const args = ["image", "inspect", "--format", INSPECT_FORMAT, ref];
   const res = await d.run(args);
-  if (res.code === 0) return res.stdout.trim();
+  if (res.code === 0) return parseInspectLine(res.stdout.trim());
   if (res.code !== 255 && NO_SUCH.test(res.stderr)) return null;
   throw failure(d, args, res);
+}
+
+/** ID and revision label of several images at once (one docker call), keyed by full image ID. */
+export async function inspectImagesById(d: DockerExec, ids: string[]): Promise<Map<string, ImageInfo>> {
+  const found = new Map<string, ImageInfo>();
+  if (ids.length === 0) return found;
+  const args = ["image", "inspect", "--format", INSPECT_FORMAT, ...ids];
+  const res = await d.run(args);
+  // docker prints what it found and fails for the rest (an image removed meanwhile): keep what came back.
+  if (res.code !== 0 && !(res.code !== 255 && NO_SUCH.test(res.stderr))) throw failure(d, args, res);
+  for (const line of res.stdout.split("\n").map((l) => l.trim()).filter(Boolean)) {
+    const info = parseInspectLine(line);
+    found.set(info.id, info);
+  }
+  return found;
+}
+
+/**
+ * Why the image tagged `<repo>:<revision>` does not hold that revision's build, or undefined when
+ * its label agrees. A missing label is reported separately (`revisionLabel` undefined).
+ */
+export function labelDisagrees(revision: string, info: ImageInfo): string | undefined {
+  if (info.revisionLabel === undefined || info.revisionLabel === revision) return undefined;
+  return `its ${REVISION_LABEL} label says ${info.revisionLabel}, not ${revision}`;
 }
 
 const imageRowSchema = z.object({ Repository: z.string(), Tag: z.string(), ID: z.string(), CreatedAt: z.string().optional(), Size: z.string().optional() });

@@ -19,6 +19,8 @@ export interface UpdateRecord {
   imageName: string;
   /** Recorded `image.build`, when present. */
   imageBuild?: boolean;
+  /** The whole config recorded with the update (fully qualified keys; secrets without values). */
+  config: Record<string, ConfigValue>;
 }
 
 /** An update that ran the program to completion for a known revision. */
@@ -71,6 +73,7 @@ function toRecord(entry: HistoryEntry, namespace: string): UpdateRecord | undefi
     revision,
     imageName: typeof image?.name === "string" && image.name ? image.name : DEFAULT_IMAGE_NAME,
     imageBuild: typeof image?.build === "boolean" ? image.build : undefined,
+    config,
   };
 }
 

@@ -1,28 +1,32 @@
 // `npm run prune`: removes runtime images on Hemma that are older than the last N deployed
 // revisions (config image.keepRevisions, default 5), never one a container uses.
-// Flags: --dry-run, --keep <n>, --stack <name>.
-import { dockerExecFor, listContainers, listImages, removeImage } from "./hemmaDocker";
+// Shows its plan and asks before removing (--yes for scripts; refuses without a terminal). A dry
+// run is honoured however it is given: `-- --dry-run`, or `npm run prune --dry-run`, where npm
+// swallows the flag and sets npm_config_dry_run=true instead. Refuses when the history holds no
+// deployed revision (it would keep nothing). Flags: --dry-run, --yes, --keep <n>, --stack <name>.
+import { dockerExecFor, inspectImagesById, listContainers, listImages, removeImage } from "./hemmaDocker";
 import { fetchAllHistory } from "./historyFetch";
-import { toRecords } from "./historyRecords";
+import { isGoodDeploy, toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { planPrune, revisionsToKeep } from "./prunePlan";
 import { PulumiCli } from "./pulumiCli";
 import { parseOpsConfig } from "./stackConfig";
 
 export interface PruneOptions {
   dryRun: boolean;
+  yes: boolean;
   keep?: number;
   stack?: string;
 }
 
-const USAGE = "usage: npm run prune -- [--dry-run] [--keep <n>] [--stack <name>]";
+const USAGE = "usage: npm run prune -- [--dry-run] [--yes] [--keep <n>] [--stack <name>]";
 
 export function parsePruneArgs(argv: string[]): PruneOptions {
   const values = parseToolFlags(
     argv,
-    { "dry-run": { type: "boolean", default: false }, keep: { type: "string" }, stack: { type: "string" } },
+    { "dry-run": { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, keep: { type: "string" }, stack: { type: "string" } },
     USAGE,
   );
   let keep: number | undefined;
@@ -30,7 +34,7 @@ export function parsePruneArgs(argv: string[]): PruneOptions {
     if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) throw new OpsError(`--keep must be a whole number of at least 1, got ${values.keep}`, USAGE, 2);
     keep = Number(values.keep);
   }
-  return { dryRun: values["dry-run"] ?? false, keep, stack: values.stack };
+  return { dryRun: values["dry-run"] ?? false, yes: values.yes ?? false, keep, stack: values.stack };
 }
 
 export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number> {
@@ -38,20 +42,45 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
   const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
   const n = opts.keep ?? cfg.image.keepRevisions;
   const records = toRecords(await fetchAllHistory(pulumi), PROJECT_NAMESPACE);
+  if (!records.some(isGoodDeploy)) {
+    throw new OpsError(
+      `the ${ctx.stack} stack's history holds no successfully deployed revision, so prune cannot tell which images are rollback targets`,
+      "deploy first (`npm run deploy`); remove images by hand only if you are sure (`ssh hemma docker image ls sir-convert-a-lot-runtime`)",
+    );
+  }
   const keep = revisionsToKeep(records, cfg.revision, n);
 
   const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
   const [images, containers] = [await listImages(docker, cfg.image.name), await listContainers(docker)];
-  const plan = planPrune(images, containers, keep);
+  const labels = await inspectImagesById(docker, [...new Set(images.map((i) => i.ID))]);
+  const plan = planPrune(images, containers, keep, labels);
   const removals = plan.filter((d) => d.action === "remove");
 
   ctx.out(`${cfg.image.name} images on Hemma (${docker.where}); keeping the last ${n} deployed revision(s) and anything in use:`);
   if (plan.length === 0) ctx.out("  (none)");
-  for (const d of plan) ctx.out(`  ${d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
+  for (const d of plan) ctx.out(`  ${d.flag ? "FLAG  " : d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
+  const flagged = plan.filter((d) => d.flag);
+  if (flagged.length > 0) {
+    ctx.err(`warning: ${flagged.length} image(s) are tagged with one revision but labelled with another (${flagged.map((d) => d.ref).join(", ")}); a deploy or rollback refuses them. Remove the tag by hand once you know what it holds.`);
+  }
 
-  if (opts.dryRun) {
+  if (opts.dryRun || npmDryRun(ctx.env)) {
     ctx.out(`Dry run: ${removals.length} image(s) would be removed; nothing changed.`);
     return 0;
+  }
+  if (removals.length === 0) {
+    ctx.out("Nothing to remove.");
+    return 0;
+  }
+  if (!opts.yes) {
+    if (!ctx.isTTY) {
+      throw new OpsError(`refusing to remove ${removals.length} image(s) without confirmation: no terminal to ask on and --yes was not given`, "re-run with --yes to confirm, or with -- --dry-run to only see the plan");
+    }
+    const answer = (await ctx.prompt(`Remove ${removals.length} image(s) from Hemma? [y/N] `)).trim().toLowerCase();
+    if (answer !== "y" && answer !== "yes") {
+      ctx.out("Prune cancelled; nothing removed.");
+      return 1;
+    }
   }
   const failed: string[] = [];
   for (const d of removals) {

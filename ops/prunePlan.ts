@@ -1,7 +1,8 @@
 // Decides which runtime images `npm run prune` removes from Hemma: it keeps the images of the last
 // N distinct revisions that deployed successfully (history), the current revision, anything a
-// container uses and any tag that is not a revision; everything else goes. Pure.
-import type { ContainerUse, ImageRow } from "./hemmaDocker";
+// container uses, any tag that is not a revision, and any image whose OCI revision label
+// disagrees with its tag (flagged for the operator, never removed); everything else goes. Pure.
+import { ContainerUse, ImageInfo, ImageRow, labelDisagrees } from "./hemmaDocker";
 import { deployedAt, recentGoodRevisions, UpdateRecord } from "./historyRecords";
 import { FULL_REVISION } from "../lib/serviceContract";
 
@@ -16,6 +17,8 @@ export interface PruneDecision {
   id: string;
   action: "keep" | "remove";
   reason: string;
+  /** Set when the image's revision label disagrees with its tag. */
+  flag?: string;
 }
 
 /** The last `n` distinct good revisions (newest first) plus the current config revision. */
@@ -27,12 +30,15 @@ export function revisionsToKeep(records: UpdateRecord[], current: string | undef
   return keep;
 }
 
-export function planPrune(images: ImageRow[], containers: ContainerUse[], keep: KeepRevision[]): PruneDecision[] {
+export function planPrune(images: ImageRow[], containers: ContainerUse[], keep: KeepRevision[], labels: Map<string, ImageInfo> = new Map()): PruneDecision[] {
   const keepBy = new Map(keep.map((k) => [k.revision, k.why]));
   const decisions = images.map((img): PruneDecision => {
     const ref = `${img.Repository}:${img.Tag}`;
     const base = { ref, id: img.ID };
     if (!FULL_REVISION.test(img.Tag)) return { ...base, action: "keep", reason: `tag "${img.Tag}" is not a revision; prune leaves it alone` };
+    const info = labels.get(img.ID);
+    const wrong = info && labelDisagrees(img.Tag, info);
+    if (wrong) return { ...base, action: "keep", reason: `${wrong}: the tag does not hold that commit's build; prune leaves it for you to check`, flag: wrong };
     const why = keepBy.get(img.Tag);
     if (why) return { ...base, action: "keep", reason: why };
     const users = containers.filter((c) => (c.imageId !== "" && c.imageId === img.ID) || c.imageRef === ref || c.imageRef === img.ID);

@@ -1,6 +1,7 @@
-// Runs the pulumi CLI for the operator tools: finds the executable (PATH first, then the project's
-// node_modules/.bin/pulumi), always names the stack, parses JSON output with zod and turns every
-// failure into an OpsError that says which command failed and what to check.
+// Runs the pulumi CLI for the operator tools: the pinned CLI (ops/pulumiBinary.ts) with the
+// neutralised environment and absolute backend URL (ops/pulumiEnv.ts), always naming the stack;
+// parses JSON output with zod and turns every failure into an OpsError that says which command
+// failed and what to check.
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
@@ -16,29 +17,13 @@ import {
   StackOutputs,
   stackOutputsSchema,
 } from "./pulumiSchemas";
-import { runCommand, RunResult, tail, which } from "./runCommand";
+import { resolvePinnedPulumi } from "./pulumiBinary";
+import { pulumiEnvironment } from "./pulumiEnv";
+import { runCommand, RunResult, tail } from "./runCommand";
 
 const PULUMI_HINT =
   "run from the project directory, check the state backend is reachable (Pulumi.yaml backend.url) and that " +
   "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE is set";
-
-/**
- * The pulumi executable: the first `pulumi` on PATH, else the project's npm launcher in
- * node_modules/.bin. `npm run` puts that .bin first on PATH, so it is skipped in the PATH search:
- * an installed pulumi (or a test's fake) wins, the launcher is the fallback.
- */
-export function resolvePulumi(ctx: Pick<OpsContext, "env" | "projectDir">): string {
-  const localBin = path.join(ctx.projectDir, "node_modules", ".bin");
-  const searchPath = (ctx.env.PATH ?? "")
-    .split(path.delimiter)
-    .filter((dir) => dir && path.resolve(dir) !== localBin)
-    .join(path.delimiter);
-  const onPath = which("pulumi", { PATH: searchPath });
-  if (onPath) return onPath;
-  const local = path.join(localBin, "pulumi");
-  if (fs.existsSync(local)) return local;
-  throw new OpsError("the pulumi CLI was not found on PATH or in node_modules/.bin", "run `npm ci` in the project directory (it installs the pulumi launcher) or install pulumi");
-}
 
 /**
  * The stack's secrets are encrypted with a passphrase unless its stack file names another secrets
@@ -59,14 +44,37 @@ export function requirePassphrase(ctx: Pick<OpsContext, "env" | "projectDir" | "
 
 export class PulumiCli {
   readonly bin: string;
+  /** The environment pulumi runs with (see pulumiEnvironment). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly backendUrl?: string;
 
   constructor(private readonly ctx: OpsContext) {
-    this.bin = resolvePulumi(ctx);
+    const prepared = pulumiEnvironment(ctx.env, ctx.projectDir);
+    for (const note of prepared.notes) ctx.err(note);
+    this.env = prepared.env;
+    this.backendUrl = prepared.backendUrl;
+    this.bin = resolvePinnedPulumi(this.env, ctx.projectDir);
   }
 
   /** Runs `pulumi <args> --stack <stack>` and captures its output. */
   async capture(args: string[]): Promise<RunResult> {
-    return runCommand(this.bin, [...args, "--stack", this.ctx.stack], { env: this.ctx.env, cwd: this.ctx.projectDir });
+    return runCommand(this.bin, [...args, "--stack", this.ctx.stack], { env: this.env, cwd: this.ctx.projectDir });
+  }
+
+  /**
+   * Selects the stack, refusing one that does not exist (a typo or a missing state would otherwise
+   * create a new, empty stack pointed at Hemma). Only `npm run init` creates stacks.
+   */
+  async requireStack(): Promise<void> {
+    const res = await this.capture(["stack", "select", "--non-interactive"]);
+    if (res.code === 0) return;
+    if (/no stack named/i.test(res.stderr)) {
+      throw new OpsError(
+        `stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`,
+        `check the name (--stack); if this checkout has no state yet, restore it from a backup or the other operator (docs/runbook.md, Taking over), or create the stack with \`npm run init -- --stack ${this.ctx.stack}\` for a first deploy`,
+      );
+    }
+    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
   }
 
   /** Runs a command that must succeed; returns stdout. */
@@ -125,23 +133,55 @@ export class PulumiCli {
     await this.check(args, `setting ${key}`);
   }
 
+  /** Writes several non-secret values at once (`config set-all --json`, the `config --json` shape). */
+  async configSetAll(values: ConfigJson): Promise<void> {
+    if (Object.values(values).some((v) => v.secret)) throw new OpsError("internal: configSetAll never writes secrets", "report this as a bug");
+    if (Object.keys(values).length === 0) return;
+    await this.check(["config", "set-all", "--json", JSON.stringify(values), "--non-interactive"], `setting ${Object.keys(values).length} config value(s)`);
+  }
+
   async configRm(key: string): Promise<void> {
     await this.check(["config", "rm", key, "--non-interactive"], `removing ${key}`);
   }
 
   /**
-   * `pulumi up --yes` with the policy pack, drawing on the terminal (or streaming into the
-   * context's sinks). Returns pulumi's exit code.
+   * Runs a long pulumi command (up, preview) in the foreground, drawing on the terminal or
+   * streaming into `onOutput`, and waits for the CLI itself to end. Signals: SIGTERM is passed on
+   * as one SIGINT (pulumi's graceful cancel: it finishes the step in flight and records the
+   * update); SIGINT is passed on too unless pulumi shares our terminal, where Ctrl-C already
+   * reached it (a second SIGINT would make pulumi terminate at once). This process never dies
+   * while pulumi runs. Returns pulumi's exit code.
    */
+  async foreground(args: string[], onOutput?: { out: (text: string) => void; err: (text: string) => void }): Promise<number> {
+    let child: import("child_process").ChildProcess | undefined;
+    const forward = (signal: NodeJS.Signals) => (): void => {
+      const passOn = signal === "SIGTERM" || !this.ctx.inheritStdio;
+      this.ctx.err(`received ${signal}: ${passOn ? "asking pulumi to cancel" : "pulumi got it too and cancels"}; waiting for pulumi to finish the step it is in (do not kill it: that leaves pending operations)`);
+      if (passOn && child && child.exitCode === null) child.kill("SIGINT");
+    };
+    const onInt = forward("SIGINT");
+    const onTerm = forward("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    try {
+      const res = await runCommand(this.bin, args, {
+        env: this.env,
+        cwd: this.ctx.projectDir,
+        inheritStdio: this.ctx.inheritStdio,
+        onStdout: onOutput?.out,
+        onStderr: onOutput?.err,
+        onSpawn: (c) => (child = c),
+      });
+      return res.code;
+    } finally {
+      process.removeListener("SIGINT", onInt);
+      process.removeListener("SIGTERM", onTerm);
+    }
+  }
+
+  /** `pulumi up --yes` with the policy pack (see foreground). Returns pulumi's exit code. */
   async up(opts: { message: string; onOutput?: (text: string) => void }): Promise<number> {
     const args = ["up", "--yes", ...policyPackArgs(this.ctx.projectDir, this.ctx.stack), "--message", opts.message, "--stack", this.ctx.stack];
-    const res = await runCommand(this.bin, args, {
-      env: this.ctx.env,
-      cwd: this.ctx.projectDir,
-      inheritStdio: this.ctx.inheritStdio,
-      onStdout: opts.onOutput,
-      onStderr: opts.onOutput,
-    });
-    return res.code;
+    return this.foreground(args, opts.onOutput ? { out: opts.onOutput, err: opts.onOutput } : undefined);
   }
 }

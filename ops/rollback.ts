@@ -1,17 +1,20 @@
-// `npm run rollback`: re-deploys an earlier good revision found in the stack's update history,
+// `npm run rollback`: re-deploys an earlier good revision found in the stack's update history
+// with the config recorded for that update (every key of this project; secrets stay as they are),
 // reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
 import { fetchAllHistory } from "./historyFetch";
 import { deployedAt, toRecords } from "./historyRecords";
-import { dockerExecFor, inspectImage } from "./hemmaDocker";
+import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, requireRevision, sourceDir } from "./stackConfig";
 import { refuseIfPending } from "./stackPending";
+import { ConfigJson } from "./pulumiSchemas";
+import { ConfigRestore, describeRestore, planConfigRestore } from "./rollbackConfig";
 
 export interface RollbackOptions {
   to?: string;
@@ -43,7 +46,8 @@ export function parseRollbackArgs(argv: string[]): RollbackOptions {
   return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack };
 }
 
-function describePlan(plan: RollbackPlan, imageId: string | null, stack: string): string[] {
+function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string): string[] {
+  const imageId = image?.id;
   const t = plan.target;
   return [
     `Rollback plan for stack ${stack}:`,
@@ -52,7 +56,7 @@ function describePlan(plan: RollbackPlan, imageId: string | null, stack: string)
     `  deployed at    ${deployedAt(t).toISOString()}${t.message ? ` — "${t.message}"` : ""}`,
     `  image          ${plan.imageRef}`,
     imageId
-      ? `  image status   still on Hemma (${imageId}); no rebuild, the containers are recreated from it`
+      ? `  image status   still on Hemma (${imageId}, ${image?.revisionLabel ? `labelled ${image.revisionLabel.slice(0, 12)}` : `WITHOUT a ${REVISION_LABEL} label: unproven`}); no rebuild, the containers are recreated from it`
       : `  image status   NOT on Hemma any more; it will be REBUILT from the source checkout (takes minutes)`,
   ];
 }
@@ -71,15 +75,25 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   const pulumi = new PulumiCli(ctx);
 
   refuseIfPending(await pulumi.stackExport(), ctx.stack, "a rollback");
-  const cfg = parseOpsConfig(await pulumi.config(), ns);
+  const todayJson = await pulumi.config();
+  const cfg = parseOpsConfig(todayJson, ns);
   const current = requireRevision(cfg, ns);
   const records = toRecords(await fetchAllHistory(pulumi), ns);
   const plan = planRollback(records, current, { to: opts.to, steps: opts.steps });
 
   const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
-  const imageId = await inspectImage(docker, plan.imageRef);
-  const rebuild = imageId === null;
-  for (const line of describePlan(plan, imageId, ctx.stack)) ctx.out(line);
+  const image = await inspectImage(docker, plan.imageRef);
+  const wrong = image && labelDisagrees(plan.target.revision, image);
+  if (wrong) {
+    throw new OpsError(
+      `${plan.imageRef} on Hemma does not hold that revision's build: ${wrong}`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", plan.imageRef])}\`) and re-run the rollback: it then rebuilds from the checkout at ${plan.target.revision.slice(0, 12)}`,
+    );
+  }
+  const rebuild = image === null;
+  const restore = planConfigRestore(plan.target.config, todayJson, ns, rebuild);
+  checkRestoredConfig(restore, todayJson, ns, plan.target.revision);
+  for (const line of [...describePlan(plan, image, ctx.stack), ...describeRestore(restore, plan.target.revision)]) ctx.out(line);
 
   if (rebuild && !cfg.source.allowRevisionMismatch) {
     const dir = sourceDir(cfg, ctx.projectDir);
@@ -92,7 +106,7 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
     }
   }
 
-  if (opts.dryRun) {
+  if (opts.dryRun || npmDryRun(ctx.env)) {
     ctx.out("Dry run: nothing changed.");
     return 0;
   }
@@ -102,8 +116,9 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   }
 
   const started = Date.now();
-  await pulumi.configSet(`${ns}:revision`, plan.target.revision);
-  await pulumi.configSet(`${ns}:image.build`, rebuild ? "true" : "false", { path: true });
+  // The target's recorded config, revision and image.build included (one write), then the keys it did not have.
+  await pulumi.configSetAll(restore.set);
+  for (const key of restore.remove) await pulumi.configRm(key);
   // Afterwards image.build is false (the stack runs an image already on Hemma, and a plain
   // `pulumi up` keeps doing so without a checkout); `npm run deploy` builds what is missing.
   ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
@@ -125,6 +140,20 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   }
   ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); post-deploy verification passed.`);
   return 0;
+}
+
+/** The config after the restore must pass today's schema, or nothing is written. */
+function checkRestoredConfig(restore: ConfigRestore, today: ConfigJson, ns: string, revision: string): void {
+  const merged: ConfigJson = { ...today, ...restore.set };
+  for (const key of restore.remove) delete merged[key];
+  try {
+    parseOpsConfig(merged, ns);
+  } catch (err) {
+    throw new OpsError(
+      `the config recorded with ${revision.slice(0, 12)} does not pass today's config rules: ${(err as Error).message}`,
+      "roll back to a later revision, or restore it by hand (`npm run pulumi -- stack history --json`) and run `npm run deploy`",
+    );
+  }
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {

@@ -63,7 +63,7 @@ export function planRollback(records: UpdateRecord[], current: string, request: 
 function planTo(records: UpdateRecord[], earlier: (UpdateRecord & { revision: string })[], current: string, to: string): RollbackPlan {
   const wanted = to.trim().toLowerCase();
   if (!/^[0-9a-f]{7,40}$/.test(wanted)) {
-    throw new RollbackRefused(`--to ${JSON.stringify(to)} is not a commit SHA (7 to 40 hex characters)`, "copy a revision from `npx pulumi stack history --stack hemma` or the stack output `revision`");
+    throw new RollbackRefused(`--to ${JSON.stringify(to)} is not a commit SHA (7 to 40 hex characters)`, "copy a revision from `npm run pulumi -- stack history --stack hemma` or the stack output `revision`");
   }
   const deployed = [...new Set(records.filter((r) => r.kind === "update" && r.revision?.startsWith(wanted)).map((r) => r.revision as string))];
   if (deployed.length > 1) {
@@ -73,7 +73,7 @@ function planTo(records: UpdateRecord[], earlier: (UpdateRecord & { revision: st
     if (current.startsWith(wanted)) {
       throw new RollbackRefused(`${short(current)} is already the current revision`, "nothing to roll back; to redeploy it run `npm run deploy`");
     }
-    throw new RollbackRefused(`revision ${wanted} was never deployed to this stack, so there is no good deployment of it to return to`, "pick a revision listed by `npx pulumi stack history --stack hemma`, or deploy it with `npm run deploy`");
+    throw new RollbackRefused(`revision ${wanted} was never deployed to this stack, so there is no good deployment of it to return to`, "pick a revision listed by `npm run pulumi -- stack history --stack hemma`, or deploy it with `npm run deploy`");
   }
   const revision = deployed[0];
   if (revision === current) {

@@ -1,6 +1,6 @@
 // Runs external programs (pulumi, ssh, docker, git) with an explicit environment, capturing or
 // streaming their output, and finds executables on a PATH the caller controls (tests put fakes first).
-import { spawn, StdioOptions } from "child_process";
+import { ChildProcess, spawn, StdioOptions } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { OpsError } from "./opsError";
@@ -14,6 +14,8 @@ export interface RunOptions {
   /** Hand the terminal to the child (pulumi's progress display); nothing is captured then. */
   inheritStdio?: boolean;
   timeoutMs?: number;
+  /** Called once with the started child (e.g. to forward signals to it). */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
 export interface RunResult {
@@ -45,6 +47,7 @@ export function runCommand(file: string, args: string[], opts: RunOptions): Prom
   return new Promise((resolve, reject) => {
     const stdio: StdioOptions = opts.inheritStdio ? "inherit" : ["ignore", "pipe", "pipe"];
     const child = spawn(file, args, { env: opts.env, cwd: opts.cwd, stdio });
+    opts.onSpawn?.(child);
     let stdout = "";
     let stderr = "";
     let timedOut = false;

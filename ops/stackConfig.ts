@@ -31,7 +31,7 @@ export function parseOpsConfig(json: ConfigJson, namespace: string): OpsConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${namespace}:${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new OpsError(`the stack configuration is invalid: ${issues}`, "fix it with `npx pulumi config set ... --stack hemma` (README, Configuration reference)");
+    throw new OpsError(`the stack configuration is invalid: ${issues}`, "fix it with `npm run pulumi -- config set ... --stack hemma` (README, Configuration reference)");
   }
   const { apiKey: _secret, ...cfg } = parsed.data;
   return cfg;

@@ -13,7 +13,7 @@ export function refuseIfPending(exp: StackExport, stack: string, action: string)
   const list = pending.map((p) => `      - ${p.type}: ${p.urn}`).join("\n");
   throw new OpsError(
     `stack ${stack} has ${pending.length} pending operation(s) from an interrupted deploy, so ${action} is unsafe:\n${list}`,
-    `check those resources on Hemma (\`ssh hemma docker ps -a\`), then run \`npx pulumi refresh --stack ${stack}\` ` +
+    `check those resources on Hemma (\`ssh hemma docker ps -a\`), then run \`npm run pulumi -- refresh --stack ${stack}\` ` +
       "(interactively, to resolve pending creates) and retry; see docs/runbook.md, Recover: interrupted deploy",
   );
 }

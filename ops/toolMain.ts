@@ -31,3 +31,8 @@ export function runAsScript(mod: NodeModule, main: (argv: string[]) => Promise<n
     process.exitCode = code;
   });
 }
+/** `npm run <tool> --dry-run` (without `--`) reaches the tool only as npm_config_dry_run. */
+export function npmDryRun(env: NodeJS.ProcessEnv): boolean {
+  const v = env.npm_config_dry_run;
+  return v !== undefined && v !== "" && v !== "false";
+}

@@ -1,5 +1,8 @@
-// Test scaffolding for the ops tools: a temp sandbox with the fake pulumi/ssh state files, an
-// environment whose PATH starts with test/ops/bin, a captured OpsContext, and log readers.
+// Test scaffolding for the ops tools: a temp sandbox with the fake pulumi/ssh state files, a
+// project directory (Pulumi.yaml, stack file, policy and node_modules linked, an empty
+// .pulumi-state backend), the fake pulumi installed where the pinned launcher caches its CLI
+// ($PULUMI_HOME/versions/<pinned>/bin/pulumi), an environment whose PATH starts with
+// test/ops/bin (fake ssh), a captured OpsContext, and log readers.
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -46,10 +49,12 @@ export const imageId = (n: number) => `sha256:${n.toString(16).padStart(64, "0")
 
 export interface Sandbox {
   dir: string;
+  /** The project directory the tools run in (ctx.projectDir). */
+  project: string;
   env: NodeJS.ProcessEnv;
   pulumiState(): Record<string, any>;
   hemmaState(): Record<string, any>;
-  pulumiCalls(): { argv: string[]; cwd: string; config?: Record<string, any> }[];
+  pulumiCalls(): { argv: string[]; cwd: string; backend: string; envSeen: Record<string, string>; pid: number; signal?: string; config?: Record<string, any> }[];
   sshCalls(): { argv: string[] }[];
   cleanup(): void;
 }
@@ -63,6 +68,16 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
     pulumiLog: path.join(dir, "pulumi-log.jsonl"),
     sshLog: path.join(dir, "ssh-log.jsonl"),
   };
+  const project = path.join(dir, "project");
+  fs.mkdirSync(path.join(project, ".pulumi-state"), { recursive: true });
+  for (const f of ["Pulumi.yaml", "Pulumi.hemma.yaml", "package.json"]) fs.copyFileSync(path.join(REPO_ROOT, f), path.join(project, f));
+  // The fake pulumi does not load the pack: an empty policy/ lets tests add policy/config.<stack>.json.
+  fs.mkdirSync(path.join(project, "policy"));
+  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(project, "node_modules"));
+  const pulumiHome = path.join(dir, "pulumi-home");
+  const pinned = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "pulumi", "package.json"), "utf8")).version as string;
+  fs.mkdirSync(path.join(pulumiHome, "versions", pinned, "bin"), { recursive: true });
+  fs.symlinkSync(path.join(BIN_DIR, "pulumi"), path.join(pulumiHome, "versions", pinned, "bin", "pulumi"));
   fs.writeFileSync(files.pulumi, JSON.stringify(pulumi));
   fs.writeFileSync(files.hemma, JSON.stringify(hemma));
   const readLines = (file: string) =>
@@ -76,6 +91,9 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
   const env: NodeJS.ProcessEnv = {
     PATH: `${BIN_DIR}${path.delimiter}${process.env.PATH ?? ""}`,
     HOME: dir,
+    PULUMI_HOME: pulumiHome,
+    // Read only by captureContext below (the tools never see it as such).
+    FAKE_PROJECT_DIR: project,
     PULUMI_CONFIG_PASSPHRASE: "test-passphrase",
     FAKE_PULUMI_STATE: files.pulumi,
     FAKE_PULUMI_LOG: files.pulumiLog,
@@ -84,6 +102,7 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
   };
   return {
     dir,
+    project,
     env,
     pulumiState: () => JSON.parse(fs.readFileSync(files.pulumi, "utf8")),
     hemmaState: () => JSON.parse(fs.readFileSync(files.hemma, "utf8")),
@@ -105,7 +124,7 @@ export function captureContext(env: NodeJS.ProcessEnv, overrides: Partial<OpsCon
   const err: string[] = [];
   const ctx: OpsContext = {
     env,
-    projectDir: REPO_ROOT,
+    projectDir: env.FAKE_PROJECT_DIR ?? REPO_ROOT,
     stack: "hemma",
     out: (l) => out.push(l),
     err: (l) => err.push(l),
@@ -121,7 +140,7 @@ export function captureContext(env: NodeJS.ProcessEnv, overrides: Partial<OpsCon
 
 /** The pulumi subcommands invoked, e.g. "config set", "up", "stack history". */
 export function commandsOf(calls: { argv: string[] }[]): string[] {
-  const valueFlags = new Set(["--stack", "--page-size", "--page", "--policy-pack", "--message"]);
+  const valueFlags = new Set(["--stack", "--page-size", "--page", "--policy-pack", "--policy-pack-config", "--message", "--json"]);
   return calls.map((c) => {
     const words = c.argv.filter((a, i) => !a.startsWith("-") && !valueFlags.has(c.argv[i - 1]));
     return words[0] === "up" ? "up" : words.slice(0, 2).join(" ");

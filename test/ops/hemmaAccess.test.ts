@@ -5,9 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import { dockerExecFor, inspectImage } from "../../ops/hemmaDocker";
 import { remoteCommand, shellQuote, sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemmaSsh";
-import { resolvePulumi } from "../../ops/pulumiCli";
 import { parseOpsConfig } from "../../ops/stackConfig";
-import { BIN_DIR, NS, REPO_ROOT, SHA, stackConfig } from "./helpers";
+import { NS, SHA, stackConfig } from "./helpers";
 
 describe("ssh target", () => {
   it("parses user, host and port from dockerHost and keeps sshOpts first", () => {
@@ -31,11 +30,11 @@ describe("docker on a non-ssh host", () => {
   it("runs the local docker CLI with -H", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ops-docker-"));
     const log = path.join(dir, "argv");
-    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho "$@" > ${log}\necho sha256:abc\n`, { mode: 0o755 });
+    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho "$@" > ${log}\necho 'sha256:abc {"org.opencontainers.image.revision":"${SHA.A}"}'\n`, { mode: 0o755 });
     try {
       const d = dockerExecFor("tcp://hemma:2376", [], { env: { PATH: `${dir}${path.delimiter}${process.env.PATH}` } });
-      expect(await inspectImage(d, `sir-convert-a-lot-runtime:${SHA.A}`)).toBe("sha256:abc");
-      expect(fs.readFileSync(log, "utf8").trim()).toBe(`-H tcp://hemma:2376 image inspect --format {{.Id}} sir-convert-a-lot-runtime:${SHA.A}`);
+      expect(await inspectImage(d, `sir-convert-a-lot-runtime:${SHA.A}`)).toEqual({ id: "sha256:abc", revisionLabel: SHA.A });
+      expect(fs.readFileSync(log, "utf8").trim()).toBe(`-H tcp://hemma:2376 image inspect --format {{.Id}} {{json .Config.Labels}} sir-convert-a-lot-runtime:${SHA.A}`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -54,13 +53,3 @@ describe("stack config for the tools", () => {
   });
 });
 
-describe("pulumi executable", () => {
-  it("prefers pulumi on PATH and falls back to node_modules/.bin/pulumi", () => {
-    expect(resolvePulumi({ env: { PATH: BIN_DIR }, projectDir: REPO_ROOT })).toBe(path.join(BIN_DIR, "pulumi"));
-    expect(resolvePulumi({ env: { PATH: "/nonexistent" }, projectDir: REPO_ROOT })).toBe(path.join(REPO_ROOT, "node_modules", ".bin", "pulumi"));
-    expect(() => resolvePulumi({ env: { PATH: "/nonexistent" }, projectDir: os.tmpdir() })).toThrow(/pulumi CLI was not found/);
-    // `npm run` prepends the project's node_modules/.bin; a pulumi later on PATH still wins.
-    const npmPath = [path.join(REPO_ROOT, "node_modules", ".bin"), BIN_DIR].join(path.delimiter);
-    expect(resolvePulumi({ env: { PATH: npmPath }, projectDir: REPO_ROOT })).toBe(path.join(BIN_DIR, "pulumi"));
-  });
-});

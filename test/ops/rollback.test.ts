@@ -28,13 +28,13 @@ describe("rollback", () => {
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
 
-    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set", "config set", "up"]);
+    expect(commandsOf(s.pulumiCalls())).toEqual(["stack export", "config", "stack history", "config set-all", "up"]);
     const history = s.pulumiCalls().find((c) => c.argv[1] === "history")!;
     expect(history.argv).toEqual(expect.arrayContaining(["--json", "--page-size", "--page", "--stack", "hemma"]));
 
     const up = upCall(s);
     expect(up.argv).toEqual(expect.arrayContaining(["--yes", "--policy-pack", "policy", "--stack", "hemma"]));
-    expect(up.cwd).toBe(REPO_ROOT);
+    expect(up.cwd).toBe(s.project);
     expect(up.config![`${NS}:revision`].value).toBe(SHA.C);
     expect(up.config![`${NS}:image`].objectValue.build).toBe(false);
 
@@ -44,14 +44,75 @@ describe("rollback", () => {
     expect(after[`${NS}:revision`].value).toBe(SHA.C);
 
     const inspect = s.sshCalls().map((c) => c.argv.join(" "));
-    expect(inspect).toEqual([expect.stringContaining(`hemma -- docker image inspect --format '{{.Id}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
+    expect(inspect).toEqual([expect.stringContaining(`hemma -- docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
 
     const text = cap.text();
     expect(text).toContain(`to revision    ${SHA.C}`);
     expect(text).toContain(`sir-convert-a-lot-runtime:${SHA.C}`);
     expect(text).toContain("deployed at    2025-03-10T18:41:52.000Z");
-    expect(text).toMatch(/still on Hemma \(sha256:0+3\); no rebuild/);
+    expect(text).toMatch(/still on Hemma \(sha256:0+3, labelled 84a516841ba7\); no rebuild/);
     expect(text).toMatch(/Rolled back .* \(no rebuild\)/);
+  });
+
+  // pulumi v3.248.0 pkg/cmd/pulumi/stack/stack_history.go: each update's `config` is the whole stack
+  // config it ran with (objects as objectValue, secrets as {secret: true}).
+  describe("restores the target update's recorded config", () => {
+    const obj = (o: unknown) => ({ value: JSON.stringify(o), objectValue: o, secret: false });
+    const torchThen = { indexUrl: "https://download.pytorch.org/whl/rocm6.4", torchVersion: "2.8.0+rocm6.4", torchvisionVersion: "0.23.0+rocm6.4", torchaudioVersion: "2.8.0+rocm6.4" };
+    const torchNow = { indexUrl: "https://download.pytorch.org/whl/rocm7.1", torchVersion: "2.10.0+rocm7.1", torchvisionVersion: "0.25.0+rocm7.1", torchaudioVersion: "2.10.0+rocm7.1" };
+    const lanes = (prodPort: number) => ({
+      prod: { containerName: "sir_convert_a_lot_prod", containerPort: 8085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true, hostPort: prodPort, profile: "prod" },
+      eval: { containerName: "sir_convert_a_lot_eval", containerPort: 8086, dataVolume: "sir-convert-a-lot-eval-data", enabled: true, hostPort: 28086, profile: "eval" },
+    });
+    function driftSetup() {
+      const history = loadHistory() as Record<string, any>[];
+      // The target (C, deployed 2025-03-10) ran with older torch pins and prod on host port 28085.
+      history[1].config[`${NS}:torch`] = obj(torchThen);
+      history[1].config[`${NS}:lanes`] = obj(lanes(28085));
+      const today = stackConfig(SHA.D, { [`${NS}:torch`]: obj(torchNow), [`${NS}:lanes`]: obj(lanes(28095)), [`${NS}:container`]: obj({ waitTimeoutSeconds: 300 }), "docker:host": { value: "ssh://other", secret: false } });
+      return setup({ history, config: today });
+    }
+
+    it("deploys with the target's torch pins and port, drops keys it did not have, keeps secrets and says so", async () => {
+      const s = driftSetup();
+      const apiKeyBefore = s.pulumiState().config[`${NS}:apiKey`];
+      const cap = captureContext(s.env);
+      expect(await main(["--yes"], cap.ctx)).toBe(0);
+      const up = upCall(s);
+      expect(up.config![`${NS}:torch`].objectValue).toEqual(torchThen);
+      expect(up.config![`${NS}:lanes`].objectValue.prod.hostPort).toBe(28085);
+      expect(up.config![`${NS}:revision`].value).toBe(SHA.C);
+      expect(up.config![`${NS}:image`].objectValue.build).toBe(false);
+      expect(up.config![`${NS}:container`]).toBeUndefined();
+      expect(up.config![`${NS}:apiKey`]).toEqual(apiKeyBefore);
+      // Another namespace is not this project's to restore.
+      expect(up.config!["docker:host"].value).toBe("ssh://other");
+      const text = cap.text();
+      expect(text).toContain(`${NS}:torch.torchVersion: 2.10.0+rocm7.1 -> 2.8.0+rocm6.4`);
+      expect(text).toContain(`${NS}:lanes.prod.hostPort: 28095 -> 28085`);
+      expect(text).toContain(`${NS}:container.waitTimeoutSeconds: 300 -> (unset)`);
+      expect(text).toContain(`secrets        stay as they are (history keeps no secret values): ${NS}:apiKey`);
+      // No secret ever goes on pulumi's command line.
+      for (const c of s.pulumiCalls()) expect(c.argv.join(" ")).not.toContain("ciphertext");
+    });
+
+    it("--dry-run shows the config it would restore and writes nothing", async () => {
+      const s = driftSetup();
+      const cap = captureContext(s.env);
+      expect(await main(["--dry-run"], cap.ctx)).toBe(0);
+      expect(cap.text()).toContain(`${NS}:torch.torchVersion: 2.10.0+rocm7.1 -> 2.8.0+rocm6.4`);
+      expect(commandsOf(s.pulumiCalls()).filter((c) => c.startsWith("config s") || c === "config rm" || c === "up")).toEqual([]);
+    });
+
+    it("refuses, writing nothing, when the recorded config fails today's rules", async () => {
+      const history = loadHistory() as Record<string, any>[];
+      history[1].config[`${NS}:bindAddress`] = { value: "not-an-address", secret: false };
+      const s = setup({ history });
+      const cap = captureContext(s.env);
+      expect(await main(["--yes"], cap.ctx)).toBe(1);
+      expect(cap.text()).toMatch(/error: the config recorded with 84a516841ba7 does not pass today's config rules: .*bindAddress/);
+      expect(commandsOf(s.pulumiCalls())).not.toContain("config set-all");
+    });
   });
 
   it("rebuilds, and says so, when the image is gone and the source checkout is at that revision", async () => {
@@ -91,6 +152,14 @@ describe("rollback", () => {
     expect(commandsOf(s.pulumiCalls())).not.toContain("config set");
   });
 
+  it("refuses a target image whose revision label disagrees with its tag", async () => {
+    const s = setup({}, { images: [{ ...imageRow(SHA.C, imageId(3)), Labels: { "org.opencontainers.image.revision": SHA.D } }], containers: [] });
+    const cap = captureContext(s.env);
+    expect(await main(["--yes"], cap.ctx)).toBe(1);
+    expect(cap.text()).toContain(`label says ${SHA.D}, not ${SHA.C}`);
+    expect(commandsOf(s.pulumiCalls())).not.toContain("up");
+  });
+
   it("refuses while the stack has pending operations, changing nothing", async () => {
     const pending = {
       version: 3,
@@ -105,7 +174,7 @@ describe("rollback", () => {
     expect(await main(["--yes"], cap.ctx)).toBe(1);
     expect(cap.text()).toMatch(/1 pending operation\(s\)/);
     expect(cap.text()).toContain("creating: urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod");
-    expect(cap.text()).toContain("pulumi refresh --stack hemma");
+    expect(cap.text()).toContain("npm run pulumi -- refresh --stack hemma");
     expect(commandsOf(s.pulumiCalls())).toEqual(["stack export"]);
   });
 
@@ -154,6 +223,14 @@ describe("rollback", () => {
     expect(cap.text()).toContain(`to revision    ${SHA.B}`);
     expect(cap.text()).toMatch(/NOT on Hemma/);
     expect(commandsOf(s.pulumiCalls()).filter((c) => c === "config set" || c === "up")).toEqual([]);
+  });
+
+  it("honours npm_config_dry_run (npm run rollback --dry-run without --): never a real rollback", async () => {
+    const s = setup();
+    const cap = captureContext({ ...s.env, npm_config_dry_run: "true" });
+    expect(await main(["--yes"], cap.ctx)).toBe(0);
+    expect(cap.text()).toContain("Dry run: nothing changed.");
+    expect(commandsOf(s.pulumiCalls()).filter((c) => c.startsWith("config s") || c === "up")).toEqual([]);
   });
 
   it("when pulumi up fails: exits non-zero and says how to go back", async () => {

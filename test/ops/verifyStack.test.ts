@@ -17,7 +17,7 @@ function setup(extraEnv: Record<string, string> = {}, config = stackConfig(SHA.C
   // The project dir is the sandbox, so default evidence folders land there, not in the repo.
   sb = makeSandbox({ config, outputs: { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) }, apiKey: API_KEY } });
   const env = { ...sb.env, FAKE_VERIFIER_LOG: path.join(sb.dir, "verifier.jsonl"), FAKE_VERIFIER_DIR: sb.dir, FAKE_VERIFIER_EXPECT: "prod,eval", ...extraEnv };
-  const cap = captureContext(env, { projectDir: sb.dir });
+  const cap = captureContext(env, { projectDir: sb.project });
   const calls = () =>
     fs
       .readFileSync(path.join(sb.dir, "verifier.jsonl"), "utf8")
