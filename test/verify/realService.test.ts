@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { mkdtempSync, rmSync } from "node:fs";
-import type { VerificationReport } from "../../verify";
+import { runVerification, type VerificationReport } from "../../verify";
 import { API_KEY, laneRunner, makeLane, type TestLane } from "./harness";
 
 const verdicts: Array<{ scenario: string; verdict: string; seconds: string; line: string }> = [];
@@ -76,15 +76,28 @@ describe("GPU use that belongs to our job (device-wide GPU shared by lanes)", ()
 
   test("foreign GPU work that starts during our job is not counted as ours", async () => {
     prod = await makeLane({ profile: "prod", gpuStateDir: shared, emulator: { jobDurationMs: 5_000 } });
-    const p = prod;
-    const started = verify(
-      { profile: "eval", gpuStateDir: shared, otherContainers: { [p.container]: p.dockerEntry }, emulator: { jobDurationMs: 1_500, scenario: { cpuRoutes: ["pdf->md", "pdf->docx"] } } },
-      { checks: ["smoke"], gpuIdleWaitSeconds: 0.5 },
-    );
-    setTimeout(() => void submitAndLeave(p), 300);
-    const { report, ms } = await started;
-    record("eval Docling on CPU, prod GPU job starts during eval's job", report, ms);
-    expect(line(report, "smoke")).toMatch(/expected GPU use \(%\) above the baseline from container sir_convert_a_lot_eval while the v1 pdf->md job ran, saw none of ours over \d+ sample\(s\) \(\d+ with foreign GPU work: pid \d+ \(python3\) in container sir_convert_a_lot_prod\)/);
+    const evalLane = await makeLane({
+      profile: "eval",
+      gpuStateDir: shared,
+      otherContainers: { [prod.container]: prod.dockerEntry },
+      emulator: { jobDurationMs: 1_500, scenario: { cpuRoutes: ["pdf->md", "pdf->docx"] } },
+    });
+    try {
+      const started = Date.now();
+      const run = runVerification(evalLane.options({ checks: ["smoke"], gpuIdleWaitSeconds: 0.5, minJobSeconds: 1 }));
+      // once eval's v1 GPU job runs, prod starts GPU work of its own
+      for (let i = 0; i < 200 && ![...evalLane.emulator.store.jobs.values()].some((j) => j.api === "v1" && j.status === "running"); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await submitAndLeave(prod);
+      const report = await run;
+      record("eval Docling on CPU, prod GPU job starts during eval's job", report, Date.now() - started);
+      expect(line(report, "smoke")).toMatch(
+        /expected GPU use \(%\) above the baseline from container sir_convert_a_lot_eval while the v1 pdf->md job ran, saw none of ours over \d+ sample\(s\) \(\d+ with foreign GPU work: pid \d+ \(python3\) in container sir_convert_a_lot_prod\)/,
+      );
+    } finally {
+      await evalLane.cleanup();
+    }
   });
 
   test("the next lane's GPU job waits until the other lane's GPU work is gone, then is judged on its own", async () => {
