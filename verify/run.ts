@@ -84,11 +84,11 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
     if (opts.via) {
       const target = parseSshTarget(opts.via);
       tunnel = await openTunnel({ target, sshOptions: opts.sshOptions, serviceUrl: opts.serviceUrl, env: opts.env, timeoutMs: deadline.cap(30_000) });
-      log(`tunnel open: ssh pid ${tunnel.pid}, 127.0.0.1:${tunnel.localPort} -> ${opts.serviceUrl.host} on ${target.display}`);
+      log(`tunnel open: ssh pid ${tunnel.pid}, ${tunnel.socketPath} -> ${opts.serviceUrl.host} on ${target.display}`);
       baseUrl = tunnel.localUrl;
       host = new SshRunner(target, opts.sshOptions, opts.env, tunnel.controlPath);
     }
-    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, ...(opts.signal ? { signal: opts.signal } : {}) });
+    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, ...(opts.signal ? { signal: opts.signal } : {}), ...(tunnel ? { socketPath: tunnel.socketPath } : {}) });
     const ctx: CheckContext = {
       opts,
       client,

@@ -67,6 +67,8 @@ export interface ClientOptions {
   evidence?: EvidenceWriter;
   signal?: AbortSignal;
   connections?: number;
+  /** Connect through this Unix socket (the SSH tunnel's private socket) instead of TCP. */
+  socketPath?: string;
 }
 
 export class ServiceClient {
@@ -80,6 +82,7 @@ export class ServiceClient {
       keepAliveTimeout: 30_000,
       headersTimeout: 0, // deadlines are enforced per request with AbortSignal
       bodyTimeout: 0,
+      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
     this.basePath = baseUrl.pathname.replace(/\/+$/, "");
   }
