@@ -25,14 +25,16 @@ async function main(): Promise<number> {
     const gpuDir = path.join(tmp, "gpu");
     await mkdir(gpuDir, { recursive: true });
     const containers: Record<string, unknown> = {};
+    // Each lane's service process has its own (fake) host PID: GPU use is attributed by it.
+    const pids = { prod: 61_001, eval: 61_002 } as const;
     for (const profile of ["prod", "eval"] as const) {
-      containers[`sir_convert_a_lot_${profile}`] = { mounts: { [`/var/lib/sir-convert-a-lot/${profile}`]: path.join(tmp, profile) } };
+      containers[`sir_convert_a_lot_${profile}`] = { pids: [pids[profile]], mounts: { [`/var/lib/sir-convert-a-lot/${profile}`]: path.join(tmp, profile) } };
     }
     await writeFile(path.join(tmp, "docker.json"), JSON.stringify({ containers }));
     const env = { ...process.env, PATH: `${BIN}:${process.env.PATH ?? ""}`, FAKE_DOCKER_CONFIG: path.join(tmp, "docker.json"), FAKE_GPU_STATE_DIR: gpuDir };
     const lanes = await Promise.all(
       (["prod", "eval"] as const).map(async (profile) => {
-        const emulator = await startEmulator({ profile, revision: REV, diskRoot: path.join(tmp, profile), apiKey: KEY, jobDurationMs: 2000, latencyMs: 50, gpuStateDir: gpuDir });
+        const emulator = await startEmulator({ profile, revision: REV, diskRoot: path.join(tmp, profile), apiKey: KEY, jobDurationMs: 2000, latencyMs: 50, gpuStateDir: gpuDir, gpuPid: pids[profile] });
         emulators.push(emulator);
         return { profile, emulator };
       }),

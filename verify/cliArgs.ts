@@ -14,6 +14,8 @@ export const USAGE = `usage: npm run verify -- --service-url <url> --profile pro
   [--evidence-dir <dir>]        default .verification/<lane>-<UTC timestamp>
   [--timeout-seconds N]         overall deadline (default 300)
   [--poll-interval-ms N]        job poll / GPU sample interval (default 500)
+  [--min-job-seconds N]         submit a job only with N s left (default 15, at most timeout/10)
+  [--gpu-idle-wait-seconds N]   wait up to N s for other GPU work to end before a GPU job (default 120)
   [--lane <name>]               label for progress and evidence (default the profile)
   [--via ssh://[user@]host[:port]]  tunnel HTTP and run host probes over SSH
   [--ssh-opt Key=Value]...      extra ssh -o options (also ${SSH_OPTS_ENV}, space-separated)
@@ -42,6 +44,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
         "evidence-dir": { type: "string" },
         "timeout-seconds": { type: "string" },
         "poll-interval-ms": { type: "string" },
+        "min-job-seconds": { type: "string" },
+        "gpu-idle-wait-seconds": { type: "string" },
         lane: { type: "string" },
         via: { type: "string" },
         "ssh-opt": { type: "string", multiple: true },
@@ -67,11 +71,11 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
   const keyEnv = values["api-key-env"] ?? DEFAULT_API_KEY_ENV;
   const apiKey = env[keyEnv];
   if (apiKey === undefined || apiKey === "") throw new UsageError(`environment variable ${keyEnv} (the API key) is not set`);
-  const number = (name: "timeout-seconds" | "poll-interval-ms"): number | undefined => {
+  const number = (name: "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds", allowZero = false): number | undefined => {
     const raw = values[name];
     if (raw === undefined) return undefined;
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: expected a positive number, saw ${raw}`);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < 0 || (n === 0 && !allowZero)) throw new UsageError(`--${name}: expected a positive number, saw ${raw}`);
     return n;
   };
   let checks: CheckName[] | undefined;
@@ -82,6 +86,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
   }
   const timeoutSeconds = number("timeout-seconds");
   const pollIntervalMs = number("poll-interval-ms");
+  const minJobSeconds = number("min-job-seconds", true);
+  const gpuIdleWaitSeconds = number("gpu-idle-wait-seconds", true);
   const sshOptions = [...sshOptionsFromEnv(env[SSH_OPTS_ENV]), ...(values["ssh-opt"] ?? [])];
   return {
     serviceUrl: required("service-url"),
@@ -95,6 +101,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
     ...(values["evidence-dir"] ? { evidenceDir: values["evidence-dir"] } : {}),
     ...(timeoutSeconds !== undefined ? { timeoutSeconds } : {}),
     ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+    ...(minJobSeconds !== undefined ? { minJobSeconds } : {}),
+    ...(gpuIdleWaitSeconds !== undefined ? { gpuIdleWaitSeconds } : {}),
     ...(values.lane ? { lane: values.lane } : {}),
     ...(values.via ? { via: values.via } : {}),
     ...(sshOptions.length > 0 ? { sshOptions } : {}),

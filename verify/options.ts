@@ -37,6 +37,10 @@ export interface VerificationOptions {
   dockerCommand?: readonly string[];
   /** Job status poll interval and GPU-use sample interval; default 500 ms. */
   pollIntervalMs?: number;
+  /** A job is submitted only with at least this much time left before the deadline; default 15 s, at most a tenth of the timeout. */
+  minJobSeconds?: number;
+  /** How long a GPU job waits for other GPU work (not this lane's) to end before refusing; default 120 s. */
+  gpuIdleWaitSeconds?: number;
   /** Serialises GPU work; pass one shared lock when verifying several lanes on one host. */
   gpuLock?: GpuLock;
   /** Lock file that serialises GPU work across verifier processes on this machine. */
@@ -67,6 +71,8 @@ export interface ResolvedOptions {
   sshOptions: readonly string[];
   dockerCommand: readonly string[];
   pollIntervalMs: number;
+  minJobMs: number;
+  gpuIdleWaitMs: number;
   fixturesDir: string;
   env: NodeJS.ProcessEnv;
   log: (line: string) => void;
@@ -105,6 +111,11 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
   const timeoutSeconds = options.timeoutSeconds ?? 300;
   if (!(timeoutSeconds > 0)) throw new OptionsError(`--timeout-seconds: expected > 0, saw ${timeoutSeconds}`);
   const lane = options.lane ?? options.profile;
+  const positive = (name: string, value: number | undefined, fallback: number): number => {
+    const v = value ?? fallback;
+    if (!(v >= 0) || !Number.isFinite(v)) throw new OptionsError(`--${name}: expected a number >= 0, saw ${v}`);
+    return Math.round(v * 1000);
+  };
   return {
     serviceUrl,
     profile: options.profile,
@@ -121,6 +132,8 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     sshOptions: options.sshOptions ?? [],
     dockerCommand: options.dockerCommand ?? ["docker"],
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    minJobMs: positive("min-job-seconds", options.minJobSeconds, Math.min(15, timeoutSeconds / 10)),
+    gpuIdleWaitMs: positive("gpu-idle-wait-seconds", options.gpuIdleWaitSeconds, 120),
     fixturesDir: options.fixturesDir ?? path.join(__dirname, "fixtures"),
     env: options.env ?? process.env,
     log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),

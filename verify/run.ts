@@ -10,6 +10,7 @@ import { type HostRunner, LocalRunner, SshRunner } from "./host/runner";
 import { ServiceClient } from "./http/client";
 import { type ResolvedOptions, type VerificationOptions, resolveOptions } from "./options";
 import { Redactor } from "./redact";
+import { JobRegistry } from "./smoke/jobRegistry";
 import { openTunnel, type Tunnel } from "./ssh/tunnel";
 import { parseSshTarget } from "./ssh/target";
 import { type Check, type CheckContext, CheckRecorder, errorToFailure, fact } from "./checks/context";
@@ -76,17 +77,18 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
   let tunnel: Tunnel | undefined;
   let client: ServiceClient | undefined;
   let results: CheckResult[];
+  const jobs = new JobRegistry();
   try {
     let baseUrl = opts.serviceUrl;
     let host: HostRunner = new LocalRunner(opts.env);
     if (opts.via) {
       const target = parseSshTarget(opts.via);
       tunnel = await openTunnel({ target, sshOptions: opts.sshOptions, serviceUrl: opts.serviceUrl, env: opts.env, timeoutMs: deadline.cap(30_000) });
-      log(`tunnel open: ssh pid ${tunnel.pid}, 127.0.0.1:${tunnel.localPort} -> ${opts.serviceUrl.host} on ${target.display}`);
+      log(`tunnel open: ssh pid ${tunnel.pid}, ${tunnel.socketPath} -> ${opts.serviceUrl.host} on ${target.display}`);
       baseUrl = tunnel.localUrl;
       host = new SshRunner(target, opts.sshOptions, opts.env, tunnel.controlPath);
     }
-    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, ...(opts.signal ? { signal: opts.signal } : {}) });
+    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, ...(opts.signal ? { signal: opts.signal } : {}), ...(tunnel ? { socketPath: tunnel.socketPath } : {}) });
     const ctx: CheckContext = {
       opts,
       client,
@@ -94,6 +96,7 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
       evidence,
       deadline,
       gpuLock: options.gpuLock ?? new GpuLock({ file: opts.gpuLockFile, waitMs: opts.timeoutMs }),
+      jobs,
       runId: `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`,
       log,
     };
@@ -110,6 +113,11 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
     results = CHECK_NAMES.filter((c) => opts.checks.has(c)).map((c) => failedSetup(c, error));
     log(`FAIL setup: ${errorToFailure(error).seen}`);
   } finally {
+    // No abandoned work: whatever is still open (an abort, an error) is canceled on the way out.
+    if (client) {
+      const late = await jobs.cancelAll(client, opts.signal?.aborted ? "aborted" : "run ended");
+      for (const c of late) log(`canceled ${c.title} job ${c.jobId} (${c.why}): ${c.route}: ${c.seen}`);
+    }
     await client?.close();
     if (tunnel) {
       await tunnel.close();
@@ -118,6 +126,19 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
   }
   if (opts.signal?.aborted) {
     results = results.map((r) => (r.status === "passed" ? r : { ...r, status: "failed", failures: [...r.failures, fact("aborted", "the run to finish", "aborted by signal")] }));
+  }
+
+  if (jobs.cancellations.length > 0) {
+    await evidence.writeJson("cancellations.json", jobs.cancellations);
+    for (const c of jobs.cancellations.filter((x) => x.why === "deadline")) log(`canceled ${c.title} job ${c.jobId} at the deadline: ${c.route}: ${c.seen}`);
+  }
+  const late = jobs.cancellations.filter((c) => c.why === "aborted" || c.why === "run ended");
+  if (late.length > 0) {
+    results = results.map((r) =>
+      r.name !== "smoke"
+        ? r
+        : { ...r, status: "failed", failures: [...r.failures, ...late.map((c) => fact("abandoned", `${c.title} job ${c.jobId} terminal before the run ended`, `canceled (${c.why}): ${c.route}: ${c.seen}`))] },
+    );
   }
 
   const finished = new Date();

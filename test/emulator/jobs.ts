@@ -1,7 +1,12 @@
 // The emulator's job store: v1 and v2 jobs on disk under the data root (raw input, artifacts,
 // manifest.json), a timed lifecycle queued -> running -> succeeded|failed, and the "conversions".
+// GPU work is visible the way the real device shows it: while a GPU job runs, a marker file in the
+// (device-wide, shared by lanes) GPU state dir holds `<use %> <pid> <process name>` for the fake
+// rocm-smi, and the process holds an open fd on the kfd device node when it exists (the box's
+// stand-in rocm-smi lists processes with such an fd). Like the real service, a cancel does not stop
+// a running conversion: the GPU keeps working until the job would have ended.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { makeDocx, makePdf } from "./documents";
 
@@ -43,6 +48,17 @@ export interface LifecycleOptions {
   failRoutes: Record<string, JobFailure>;
   gpuStateDir?: string;
   gpuUsePercent: number;
+  /** Host PID the markers name (the lane container's process); default this process. */
+  gpuPid: number;
+  /** Device node held open while a GPU job runs, when it exists (default /dev/kfd). */
+  kfdPath: string;
+  /** Routes (e.g. `pdf->docx`) whose Docling silently runs without the GPU: no GPU use, still "cuda". */
+  cpuRoutes: readonly string[];
+}
+
+/** The kfd path the emulator holds: EMULATOR_KFD_PATH, else /dev/kfd. */
+export function defaultKfdPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.EMULATOR_KFD_PATH ?? "/dev/kfd";
 }
 
 export function rfc3339(ms: number = Date.now()): string {
@@ -74,6 +90,8 @@ export function extractLines(job: Job): string[] {
 export class JobStore {
   readonly jobs = new Map<string, Job>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Open kfd fds of running GPU jobs, by job id. */
+  private readonly kfdFds = new Map<string, number>();
 
   constructor(private readonly diskRoot: string, private readonly lifecycle: LifecycleOptions) {
     for (const dir of ["jobs", "jobs_v2", "idempotency", "expired", "expired_v2"]) mkdirSync(path.join(diskRoot, dir), { recursive: true });
@@ -112,17 +130,45 @@ export class JobStore {
     this.writeManifest(job);
   }
 
+  /** True when this job's conversion really uses the GPU (a GPU route not forced onto the CPU). */
+  private usesGpu(job: Job): boolean {
+    return isGpuRoute(job) && !this.lifecycle.cpuRoutes.includes(routeOf(job)) && this.lifecycle.gpuUsePercent > 0;
+  }
+
   private gpuMarker(job: Job): string | undefined {
     return this.lifecycle.gpuStateDir && isGpuRoute(job) ? path.join(this.lifecycle.gpuStateDir, job.id) : undefined;
+  }
+
+  private holdGpu(job: Job): void {
+    if (!this.usesGpu(job)) return;
+    const marker = this.gpuMarker(job);
+    if (marker) writeFileSync(marker, `${this.lifecycle.gpuUsePercent} ${this.lifecycle.gpuPid} python3\n`);
+    if (existsSync(this.lifecycle.kfdPath)) {
+      try {
+        this.kfdFds.set(job.id, openSync(this.lifecycle.kfdPath, "r"));
+      } catch {
+        // not openable here (permissions): the marker still shows the work
+      }
+    }
+  }
+
+  private releaseGpu(job: Job): void {
+    const marker = this.gpuMarker(job);
+    if (marker) rmSync(marker, { force: true });
+    const fd = this.kfdFds.get(job.id);
+    if (fd !== undefined) {
+      this.kfdFds.delete(job.id);
+      closeSync(fd);
+    }
   }
 
   private start(job: Job): void {
     if (job.status !== "queued") return;
     this.touch(job, "running", "converting");
-    const marker = this.gpuMarker(job);
-    if (marker) writeFileSync(marker, String(this.lifecycle.gpuUsePercent));
+    this.holdGpu(job);
+    // The conversion runs to its end whatever happens to the job record (cancel does not stop it).
     this.later(this.lifecycle.jobDurationMs, () => {
-      if (marker) rmSync(marker, { force: true });
+      this.releaseGpu(job);
       this.finish(job);
     });
   }
@@ -185,11 +231,6 @@ export class JobStore {
   close(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    if (this.lifecycle.gpuStateDir) {
-      for (const job of this.jobs.values()) {
-        const marker = this.gpuMarker(job);
-        if (marker) rmSync(marker, { force: true });
-      }
-    }
+    for (const job of this.jobs.values()) this.releaseGpu(job);
   }
 }

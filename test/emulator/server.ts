@@ -1,12 +1,15 @@
 // An emulator of the Sir Convert-a-Lot service built from the runtime contract: a real HTTP server on
 // 127.0.0.1 with /healthz, /readyz, /metrics (real counting), the v1 and v2 job APIs (multipart, auth,
-// idempotency, lifecycle, manifest.json on disk) and scenario switches for failure modes.
+// idempotency, lifecycle, manifest.json on disk) and scenario switches for failure modes. It also
+// plays the lane's container for the fake docker: the container state (`docker inspect`) and log
+// (`docker logs`) live in files the emulator writes, so a service that crashes at import is seen as
+// a restarting container whose log holds the traceback.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { Socket } from "node:net";
 import path from "node:path";
-import { type Api, type Job, type JobFailure, JobStore, rfc3339 } from "./jobs";
+import { type Api, type Job, type JobFailure, JobStore, defaultKfdPath, rfc3339 } from "./jobs";
 import { RequestMetrics } from "./metrics";
 import { boundaryOf, parseMultipart } from "./multipart";
 import { v1SpecSchema, v2SpecSchema } from "./specs";
@@ -22,8 +25,18 @@ export interface Scenario {
   burst5xx?: number;
   /** Paths (exact) that answer 200 with truncated JSON. */
   malformedJsonPaths?: string[];
-  /** acceleration_used on GPU routes (default cuda). */
+  /**
+   * acceleration_used on GPU routes (default cuda). The real service reports "cuda" for every
+   * Docling run (or fails); "cpu" here is only for the verifier's own check of the field.
+   */
   acceleration?: "cuda" | "cpu";
+  /** Routes (e.g. `pdf->docx`) whose Docling silently runs on the CPU: still "cuda", no GPU use. */
+  cpuRoutes?: string[];
+  /**
+   * The service raises at import (as eval does on a data-root collision): it never listens, and the
+   * container restarts every `restartEveryMs` (default 40) with `message` as the log's last line.
+   */
+  crashAtImport?: { message: string; restartEveryMs?: number };
   /** Warnings on GPU routes. */
   warnings?: string[];
   /** Route -> failure written to the manifest (the job ends `failed`). */
@@ -56,6 +69,14 @@ export interface EmulatorOptions {
   gpuStateDir?: string;
   /** GPU use written while a GPU job runs (default 87; 0 emulates an idle GPU). */
   gpuUsePercent?: number;
+  /** Host PID of the lane container's service process, as rocm-smi --showpids names it; default this process. */
+  gpuPid?: number;
+  /** Device node held open while a GPU job runs, when it exists; default EMULATOR_KFD_PATH or /dev/kfd. */
+  kfdPath?: string;
+  /** The container's state as `docker inspect` shows it (JSON), written by the emulator. */
+  containerStateFile?: string;
+  /** The container's log as `docker logs` shows it, written by the emulator. */
+  containerLogFile?: string;
   scenario?: Scenario;
 }
 
@@ -127,7 +148,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     failRoutes: scenario.failRoutes ?? {},
     ...(options.gpuStateDir ? { gpuStateDir: options.gpuStateDir } : {}),
     gpuUsePercent: options.gpuUsePercent ?? 87,
+    gpuPid: options.gpuPid ?? process.pid,
+    kfdPath: options.kfdPath ?? defaultKfdPath(),
+    cpuRoutes: scenario.cpuRoutes ?? [],
   });
+  const container = containerPlay(options);
   const metrics = new RequestMetrics();
   const startedAt = rfc3339();
   const perPathCount = new Map<string, number>();
@@ -399,11 +424,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   const port = options.port ?? (await freePort());
   let startTimer: NodeJS.Timeout | undefined;
+  if (scenario.crashAtImport) {
+    // Never listens: the process dies at import and docker restarts it, again and again.
+    container.crashLoop(scenario.crashAtImport.message, scenario.crashAtImport.restartEveryMs ?? 40);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      listening: new Promise<void>(() => undefined),
+      listeningAt: () => undefined,
+      store,
+      requestCount: () => requests,
+      close: async () => {
+        container.stop();
+        store.close();
+      },
+    };
+  }
   const listening = new Promise<void>((resolve, reject) => {
     const listen = (): void => {
       server.once("error", reject);
       server.listen(port, "127.0.0.1", () => {
         listenedAt = Date.now();
+        container.log(`INFO:     Uvicorn running on http://0.0.0.0:${port} (Press CTRL+C to quit)`);
         resolve();
       });
     };
@@ -421,9 +463,48 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     requestCount: () => requests,
     close: async () => {
       if (startTimer) clearTimeout(startTimer);
+      container.stop();
       store.close();
       for (const s of sockets) s.destroy();
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The container side of the emulator: its `docker inspect` state and its log, in files. */
+function containerPlay(options: EmulatorOptions): { log(line: string): void; crashLoop(message: string, everyMs: number): void; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const started = new Date().toISOString();
+  const writeState = (state: Record<string, unknown>): void => {
+    if (!options.containerStateFile) return;
+    writeFileSync(`${options.containerStateFile}.tmp`, JSON.stringify(state));
+    renameSync(`${options.containerStateFile}.tmp`, options.containerStateFile);
+  };
+  const log = (line: string): void => {
+    if (options.containerLogFile) appendFileSync(options.containerLogFile, `${line}\n`);
+  };
+  const running = (restartCount: number): Record<string, unknown> => ({
+    Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
+    Pid: options.gpuPid ?? process.pid, ExitCode: 0, Error: "", StartedAt: started, FinishedAt: "0001-01-01T00:00:00Z", RestartCount: restartCount,
+  });
+  writeState(running(0));
+  return {
+    log,
+    crashLoop(message: string, everyMs: number): void {
+      let restarts = 0;
+      const crash = (): void => {
+        log("Traceback (most recent call last):");
+        log('  File "/app/scripts/sir_convert_a_lot/service_eval.py", line 1, in <module>');
+        log(message);
+        writeState({ ...running(restarts), Status: "restarting", Running: false, Restarting: true, Pid: 0, ExitCode: 1, FinishedAt: new Date().toISOString() });
+        restarts += 1;
+        timer = setTimeout(crash, everyMs);
+      };
+      crash();
+    },
+    stop(): void {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
     },
   };
 }

@@ -19,10 +19,26 @@ export interface LaneSpec {
   docker?: Record<string, unknown>;
   /** Extra env for the fake executables (e.g. FAKE_ROCM_SMI_MODE). */
   env?: Record<string, string>;
+  /** A GPU state dir shared with other lanes (the device is one, its use is device-wide). */
+  gpuStateDir?: string;
+  /** Other containers the fake docker knows (e.g. the other lane's `dockerEntry`). */
+  otherContainers?: Record<string, unknown>;
+}
+
+let nextFakePid = 40_000 + (process.pid % 1000) * 10;
+/** A distinct fake host PID for a lane container's service process (names it in rocm-smi --showpids). */
+export function fakePid(): number {
+  nextFakePid += 1;
+  return nextFakePid;
 }
 
 export interface TestLane {
   emulator: Emulator;
+  /** The fake host PID of the lane's service process. */
+  pid: number;
+  container: string;
+  /** This lane's container entry in the fake docker config. */
+  dockerEntry: Record<string, unknown>;
   tmp: string;
   diskRoot: string;
   evidenceDir: string;
@@ -32,12 +48,12 @@ export interface TestLane {
   cleanup(): Promise<void>;
 }
 
-export function laneEnv(tmp: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function laneEnv(tmp: string, extra: Record<string, string> = {}, gpuStateDir = path.join(tmp, "gpu")): NodeJS.ProcessEnv {
   return {
     ...process.env,
     PATH: `${BIN_DIR}:${process.env.PATH ?? ""}`,
     FAKE_DOCKER_CONFIG: path.join(tmp, "docker.json"),
-    FAKE_GPU_STATE_DIR: path.join(tmp, "gpu"),
+    FAKE_GPU_STATE_DIR: gpuStateDir,
     ...extra,
   };
 }
@@ -46,26 +62,43 @@ export async function makeLane(spec: LaneSpec = {}): Promise<TestLane> {
   const profile = spec.profile ?? "prod";
   const tmp = await mkdtemp(path.join(os.tmpdir(), `verify-${profile}-`));
   const diskRoot = path.join(tmp, "data", profile);
-  await mkdir(path.join(tmp, "gpu"), { recursive: true });
+  const gpuStateDir = spec.gpuStateDir ?? path.join(tmp, "gpu");
+  await mkdir(gpuStateDir, { recursive: true });
+  const pid = fakePid();
+  const stateFile = path.join(tmp, "container-state.json");
+  const logFile = path.join(tmp, "container.log");
   const emulator = await startEmulator({
     profile,
     revision: REV,
     diskRoot,
     apiKey: API_KEY,
-    gpuStateDir: path.join(tmp, "gpu"),
+    gpuStateDir,
+    gpuPid: pid,
     jobDurationMs: 600,
+    containerStateFile: stateFile,
+    containerLogFile: logFile,
     ...spec.emulator,
   });
   const container = `sir_convert_a_lot_${profile}`;
-  const config = {
-    containers: { [container]: { running: true, mounts: { [`/var/lib/sir-convert-a-lot/${profile}`]: diskRoot }, ...spec.docker } },
+  const dockerEntry: Record<string, unknown> = {
+    running: true,
+    pids: [pid],
+    stateFile,
+    logFile,
+    env: { SIR_CONVERT_A_LOT_GPU_AVAILABLE: "1" },
+    mounts: { [`/var/lib/sir-convert-a-lot/${profile}`]: diskRoot },
+    ...spec.docker,
   };
+  const config = { containers: { ...spec.otherContainers, [container]: dockerEntry } };
   await writeFile(path.join(tmp, "docker.json"), JSON.stringify(config));
-  const env = laneEnv(tmp, spec.env);
+  const env = laneEnv(tmp, spec.env, gpuStateDir);
   const logs: string[] = [];
   const evidenceDir = path.join(tmp, "evidence");
   return {
     emulator,
+    pid,
+    container,
+    dockerEntry,
     tmp,
     diskRoot,
     evidenceDir,

@@ -59,8 +59,10 @@ if (skipSsh) {
     const logs = lane.logs.join("\n");
     const pid = tunnelPid(logs);
     expect(pid).toBeGreaterThan(0);
-    const localPort = Number(/127\.0\.0\.1:(\d+) -> /.exec(logs)?.[1]);
-    expect(localPort).not.toBe(lane.emulator.port);
+    // HTTP goes through the tunnel's private Unix socket, never a local TCP port
+    const socket = /tunnel open: ssh pid \d+, (\S+) -> /.exec(logs)?.[1] ?? "";
+    expect(socket).toMatch(/\/scal-ssh-[^/]+\/http\.sock$/);
+    expect(existsSync(path.dirname(socket))).toBe(false);
     expect(processGone(pid)).toBe(true);
     expect(logs).toContain(`tunnel closed (ssh pid ${pid})`);
     const rocm = await readFile(path.join(lane.evidenceDir, "host", "rocm_smi.txt"), "utf8");

@@ -6,6 +6,7 @@ import type { GpuLock } from "../gpuLock";
 import type { HostRunner } from "../host/runner";
 import { TransportError, type ServiceClient } from "../http/client";
 import type { ResolvedOptions } from "../options";
+import type { JobRegistry } from "../smoke/jobRegistry";
 import { ContractError } from "../schemas";
 import type { CheckFailure, CheckStatus, StepResult } from "../types";
 
@@ -16,6 +17,8 @@ export interface CheckContext {
   evidence: EvidenceWriter;
   deadline: Deadline;
   gpuLock: GpuLock;
+  /** Jobs submitted and not yet seen terminal (canceled when the run gives up on them). */
+  jobs: JobRegistry;
   /** Unique per run; used in idempotency keys and correlation ids. */
   runId: string;
   log(line: string): void;

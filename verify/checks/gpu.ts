@@ -1,9 +1,11 @@
 // gpu: rocm-smi on the host lists a GPU; in the lane's container /dev/kfd exists, /dev/dri is a
-// directory, and the torch probe reports a ROCm build (pinned version) with the GPU available.
+// directory, SIR_CONVERT_A_LOT_GPU_AVAILABLE is a value the service reads as "GPU available" for the
+// profile, and the torch probe reports a ROCm build (pinned version) with the GPU available.
 import { type CommandResult, describeCommandFailure } from "../host/runner";
 import { listedGpus } from "../host/rocmSmi";
 import { ContractError, parseJsonWith, torchProbeSchema } from "../schemas";
 import { type Check, type CheckContext, CheckRecorder, fact } from "./context";
+import { GPU_AVAILABLE_ENV, gpuAvailableProblem } from "./gpuEnv";
 
 const COMMAND_TIMEOUT_MS = 60_000;
 
@@ -94,6 +96,24 @@ export const gpuCheck: Check = async (ctx, rec) => {
       ]);
       if (kfd.exitCode !== 0) hostRec.fail(fact("/dev/kfd", `/dev/kfd to exist in container ${container}`, describeCommandFailure(kfd)));
       if (dri.exitCode !== 0) hostRec.fail(fact("/dev/dri", `/dev/dri to be a directory in container ${container}`, describeCommandFailure(dri)));
+    });
+
+    await hostRec.step("gpu-available-env", async () => {
+      const res = await run(ctx, [...docker, "exec", container, "printenv", GPU_AVAILABLE_ENV], "gpu_available_env");
+      // printenv exits 1 with no output when the variable is unset
+      const unset = res.exitCode === 1 && res.stdout === "" && res.stderr.trim() === "";
+      if (res.exitCode !== 0 && !unset) {
+        hostRec.fail(fact(GPU_AVAILABLE_ENV, `${GPU_AVAILABLE_ENV} readable in container ${container}`, describeCommandFailure(res)));
+        return;
+      }
+      const value = unset ? undefined : res.stdout.replace(/\n$/, "");
+      const needs = gpuAvailableProblem(ctx.opts.profile, value);
+      if (needs) {
+        const why = ctx.opts.profile === "prod" ? " (prod declares a GPU only then)" : "";
+        hostRec.fail(fact(GPU_AVAILABLE_ENV, `${GPU_AVAILABLE_ENV} ${needs} in container ${container}${why}`, JSON.stringify(value).slice(1, -1), "the service refuses every GPU job (503 gpu_not_available)"));
+      } else {
+        hostRec.note(`${GPU_AVAILABLE_ENV} ${value === undefined ? "unset (service default: available)" : JSON.stringify(value)}`);
+      }
     });
   })();
 

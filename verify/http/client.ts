@@ -15,6 +15,8 @@ export interface HttpRequest {
   auth?: boolean;
   /** Record the response under responses/<label>.json. */
   label?: string;
+  /** Send even after the run was aborted (job cancellations on the way out). */
+  ignoreRunSignal?: boolean;
 }
 
 export interface HttpResponse {
@@ -65,6 +67,8 @@ export interface ClientOptions {
   evidence?: EvidenceWriter;
   signal?: AbortSignal;
   connections?: number;
+  /** Connect through this Unix socket (the SSH tunnel's private socket) instead of TCP. */
+  socketPath?: string;
 }
 
 export class ServiceClient {
@@ -78,6 +82,7 @@ export class ServiceClient {
       keepAliveTimeout: 30_000,
       headersTimeout: 0, // deadlines are enforced per request with AbortSignal
       bodyTimeout: 0,
+      ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
     this.basePath = baseUrl.pathname.replace(/\/+$/, "");
   }
@@ -86,7 +91,8 @@ export class ServiceClient {
   async send(req: HttpRequest, timeoutMs: number): Promise<HttpResponse> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), Math.max(1, timeoutMs));
-    const signals = [timeout.signal, ...(this.options.signal ? [this.options.signal] : [])];
+    const runSignal = req.ignoreRunSignal ? undefined : this.options.signal;
+    const signals = [timeout.signal, ...(runSignal ? [runSignal] : [])];
     const signal = AbortSignal.any(signals);
     const headers: Record<string, string> = { ...(req.headers ?? {}) };
     if (req.auth) headers["x-api-key"] = this.options.apiKey;
@@ -120,7 +126,7 @@ export class ServiceClient {
       if (timeout.signal.aborted) {
         throw new TransportError(`${where}: no response within ${(timeoutMs / 1000).toFixed(1)}s (timed out)`, "timeout");
       }
-      if (this.options.signal?.aborted) throw new TransportError(`${where}: aborted`, "aborted");
+      if (runSignal?.aborted) throw new TransportError(`${where}: aborted`, "aborted");
       throw new TransportError(`${where}: ${describeCause(error)}`, "network");
     } finally {
       clearTimeout(timer);

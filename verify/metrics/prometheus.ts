@@ -1,5 +1,7 @@
 // Strict parser for the Prometheus text exposition format (0.0.4 / 1.0.0 with legacy metric names).
 // Rejects anything malformed with the line number, so a scrape either parses fully or fails clearly.
+// Linear in its input: no regex with overlapping quantifiers (a long digit run once backtracked for
+// tens of seconds), and labels are scanned in place with sticky regexes (no slicing per label).
 
 export type MetricType = "counter" | "gauge" | "histogram" | "summary" | "untyped";
 
@@ -25,6 +27,8 @@ export class ExpositionError extends Error {
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A label name at `lastIndex` (sticky: matches in place, never scans ahead). */
+const LABEL_AT = /[a-zA-Z_][a-zA-Z0-9_]*/y;
 const TYPES: ReadonlySet<string> = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
 
 function suffixesFor(type: MetricType): string[] {
@@ -46,7 +50,8 @@ function parseValue(raw: string, lineNo: number): number {
   if (raw === "+Inf" || raw === "Inf") return Infinity;
   if (raw === "-Inf") return -Infinity;
   if (raw === "NaN") return NaN;
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) {
+  // unambiguous: the fraction needs its dot, so no digit can match two quantifiers
+  if (!/^[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$/.test(raw)) {
     throw new ExpositionError(lineNo, `invalid sample value ${JSON.stringify(raw)}`);
   }
   return Number(raw);
@@ -68,7 +73,8 @@ function parseLabels(text: string, lineNo: number): { labels: Record<string, str
   for (;;) {
     while (text[i] === " ") i++;
     if (text[i] === "}") return { labels, rest: text.slice(i + 1) };
-    const nameMatch = /^[a-zA-Z_][a-zA-Z0-9_]*/.exec(text.slice(i));
+    LABEL_AT.lastIndex = i;
+    const nameMatch = LABEL_AT.exec(text);
     if (!nameMatch) throw new ExpositionError(lineNo, `invalid label name at ${JSON.stringify(text.slice(i, i + 20))}`);
     const name = nameMatch[0];
     i += name.length;
@@ -78,19 +84,18 @@ function parseLabels(text: string, lineNo: number): { labels: Record<string, str
     while (text[i] === " ") i++;
     if (text[i] !== '"') throw new ExpositionError(lineNo, `expected quoted value for label ${name}`);
     i++;
-    let raw = "";
+    const valueStart = i;
     for (;;) {
       const c = text[i];
       if (c === undefined) throw new ExpositionError(lineNo, `unterminated value for label ${name}`);
       if (c === "\\") {
-        raw += c + (text[i + 1] ?? "");
         i += 2;
         continue;
       }
       if (c === '"') break;
-      raw += c;
       i++;
     }
+    const raw = text.slice(valueStart, i);
     i++;
     if (name in labels) throw new ExpositionError(lineNo, `duplicate label ${name}`);
     if (!LABEL_NAME.test(name) || name.startsWith("__")) throw new ExpositionError(lineNo, `reserved label name ${name}`);

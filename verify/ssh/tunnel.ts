@@ -1,7 +1,12 @@
-// SSH port-forward for HTTP (`ssh -N -L <free local port>:<host>:<port>`). The tunnel process is also the
+// SSH forward for HTTP: `ssh -N -L <private dir>/http.sock:<host>:<port>`. The local end is a Unix
+// socket in a directory only this user can enter (mkdtemp, 0700), never a TCP port: a free port picked,
+// closed and then handed to ssh could be bound first by any local process (it reads the port from ssh's
+// world-readable command line) and would receive every request, API key included. Before use the socket
+// is checked to be a socket, owned by us, in that directory. The tunnel process is also the
 // ControlMaster that host probes reuse. It is closed on close(), on exit and on SIGINT/SIGTERM (via cleanup.ts).
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { lstatSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -10,9 +15,10 @@ import { trackChild, untrackChild } from "./cleanup";
 import { type SshTarget, targetArgs } from "./target";
 
 export interface Tunnel {
-  /** URL that reaches the service through the tunnel. */
+  /** URL for requests through the tunnel (its host names the remote end; the connection goes to socketPath). */
   localUrl: URL;
-  localPort: number;
+  /** The Unix socket ssh listens on, in a private directory. */
+  socketPath: string;
   pid: number;
   controlPath: string;
   close(): Promise<void>;
@@ -31,9 +37,21 @@ export function freePort(): Promise<number> {
   });
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** True when `file` is a socket owned by this user inside `dir`, which only this user can enter. */
+function ownSocket(file: string, dir: string): boolean {
+  try {
+    const d = lstatSync(dir);
+    const f = lstatSync(file);
+    const uid = process.getuid?.() ?? -1;
+    return d.isDirectory() && (d.mode & 0o077) === 0 && d.uid === uid && f.isSocket() && f.uid === uid;
+  } catch {
+    return false;
+  }
+}
+
+function canConnect(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
+    const socket = net.connect({ path: socketPath });
     socket.once("connect", () => {
       socket.destroy();
       resolve(true);
@@ -62,13 +80,15 @@ export async function openTunnel(opts: {
 }): Promise<Tunnel> {
   const remoteHost = opts.serviceUrl.hostname.replace(/^\[|\]$/g, "");
   const remotePort = Number(opts.serviceUrl.port || (opts.serviceUrl.protocol === "https:" ? 443 : 80));
-  const localPort = await freePort();
   const controlDir = await mkdtemp(path.join(os.tmpdir(), "scal-ssh-"));
+  await chmod(controlDir, 0o700);
   const controlPath = path.join(controlDir, "ctl");
+  const socketPath = path.join(controlDir, "http.sock");
+  const remote = remoteHost.includes(":") ? `[${remoteHost}]` : remoteHost;
   const args = [
     "-N",
     "-L",
-    `127.0.0.1:${localPort}:${remoteHost}:${remotePort}`,
+    `${socketPath}:${remote}:${remotePort}`,
     "-o", "ExitOnForwardFailure=yes",
     "-o", "BatchMode=yes",
     "-o", "ControlMaster=yes",
@@ -101,7 +121,7 @@ export async function openTunnel(opts: {
         `ssh tunnel to ${opts.target.display} (${remoteHost}:${remotePort}) failed: ${spawnError ?? `ssh exited ${child.exitCode ?? child.signalCode}`}${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-2).join(" | ")}` : ""}`,
       );
     }
-    if (await canConnect(localPort)) break;
+    if (ownSocket(socketPath, controlDir) && (await canConnect(socketPath))) break;
     if (Date.now() >= giveUpAt) {
       await close();
       throw new Error(`ssh tunnel to ${opts.target.display} did not open within ${(opts.timeoutMs / 1000).toFixed(1)}s`);
@@ -109,8 +129,8 @@ export async function openTunnel(opts: {
     await sleep(50);
   }
   return {
-    localUrl: new URL(`${opts.serviceUrl.protocol}//127.0.0.1:${localPort}${opts.serviceUrl.pathname}`),
-    localPort,
+    localUrl: new URL(`${opts.serviceUrl.protocol}//${opts.serviceUrl.host}${opts.serviceUrl.pathname}`),
+    socketPath,
     pid: child.pid ?? -1,
     controlPath,
     close,
