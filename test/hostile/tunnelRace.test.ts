@@ -4,13 +4,12 @@
 // to a listener that is not its own tunnel: it forwards to a Unix socket in a private directory.
 // Runs against the real /usr/sbin/sshd on 127.0.0.1 (test/verify/sshd.ts).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile } from "node:fs/promises";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { runVerification } from "../../verify";
 import { API_KEY, BIN_DIR, makeLane } from "../verify/harness";
-import { SSHD, startSshd, type TestSshd } from "../verify/sshd";
+import { SSHD, startSshdWithFakeTools, type TestSshd } from "../verify/sshd";
 
 const skipSsh = !existsSync(SSHD) && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS === "1";
 
@@ -75,19 +74,13 @@ function startAttacker(): { seen: () => string; stolenPorts: () => number[]; sto
   let dir: string;
   let sshd: TestSshd;
 
+  let box: Awaited<ReturnType<typeof startSshdWithFakeTools>> | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "hostile-tunnel-"));
-    await mkdir(path.join(dir, "home"));
-    sshd = await startSshd(path.join(dir, "sshd"), {
-      PATH: `${BIN_DIR}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-      FAKE_DOCKER_CONFIG: path.join(dir, "docker.json"),
-      FAKE_GPU_STATE_DIR: path.join(dir, "gpu"),
-      HOME: path.join(dir, "home"),
-    });
+    box = await startSshdWithFakeTools("hostile-tunnel-", BIN_DIR);
+    ({ dir, sshd } = box);
   });
   afterAll(async () => {
-    await sshd?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await box?.stop();
   });
 
   test("a local process racing for the forwarded port never sees the API key (3 runs)", async () => {

@@ -1,13 +1,12 @@
 // SSH mode against a real OpenSSH server on 127.0.0.1: HTTP goes through the verifier's own port-forward,
 // host probes run over the same target, and the tunnel is closed on success, on failure and on SIGINT.
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import os from "node:os";
+import { copyFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { runVerification } from "../../verify";
 import { API_KEY, BIN_DIR, makeLane, OTHER_REV, REV, type LaneSpec, type TestLane } from "./harness";
 import { processGone, startCli, waitForOutput } from "./cliRun";
-import { SSHD, startSshd, type TestSshd } from "./sshd";
+import { SSHD, startSshdWithFakeTools, type TestSshd } from "./sshd";
 
 // Without sshd these tests fail (a green run must have exercised SSH mode) unless skipping is asked for.
 const skipSsh = !existsSync(SSHD) && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS === "1";
@@ -20,20 +19,13 @@ if (skipSsh) {
   let sshd: TestSshd;
   const lanes: TestLane[] = [];
 
+  let box: Awaited<ReturnType<typeof startSshdWithFakeTools>> | undefined;
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), "verify-sshd-"));
-    await mkdir(path.join(dir, "home"));
-    sshd = await startSshd(path.join(dir, "sshd"), {
-      PATH: `${BIN_DIR}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-      FAKE_DOCKER_CONFIG: path.join(dir, "docker.json"),
-      FAKE_GPU_STATE_DIR: path.join(dir, "gpu"),
-      // A clean HOME keeps the test user's shell start-up files (pyenv etc.) out of every remote command.
-      HOME: path.join(dir, "home"),
-    });
+    box = await startSshdWithFakeTools("verify-sshd-", BIN_DIR);
+    ({ dir, sshd } = box);
   });
   afterAll(async () => {
-    await sshd?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await box?.stop();
   });
   afterEach(async () => {
     await Promise.all(lanes.splice(0).map((l) => l.cleanup()));

@@ -2,6 +2,7 @@
 // current user authorised by key, and SetEnv so remote commands find the fake rocm-smi/docker.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -90,6 +91,29 @@ export async function startSshd(dir: string, env: Record<string, string>): Promi
         child.kill("SIGTERM");
         await new Promise((r) => child.once("exit", r));
       }
+    },
+  };
+}
+
+/**
+ * A scratch folder with a real sshd whose remote commands find the fake docker/rocm-smi first
+ * (`binDir`) and run with a clean HOME (the test user's shell start-up files stay out).
+ */
+export async function startSshdWithFakeTools(prefix: string, binDir: string): Promise<{ dir: string; sshd: TestSshd; stop(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  mkdirSync(path.join(dir, "home"));
+  const sshd = await startSshd(path.join(dir, "sshd"), {
+    PATH: `${binDir}:${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    FAKE_DOCKER_CONFIG: path.join(dir, "docker.json"),
+    FAKE_GPU_STATE_DIR: path.join(dir, "gpu"),
+    HOME: path.join(dir, "home"),
+  });
+  return {
+    dir,
+    sshd,
+    async stop() {
+      await sshd.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
