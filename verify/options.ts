@@ -4,6 +4,7 @@ import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
 import type { GpuLock } from "./gpuLock";
 import { DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_JSON_BYTES } from "./http/client";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
+import { childEnvironment } from "./host/childEnv";
 
 export const DEFAULT_API_KEY_ENV = API_KEY_ENV;
 export const SSH_OPTS_ENV = "SIR_CONVERT_A_LOT_VERIFY_SSH_OPTS";
@@ -48,7 +49,7 @@ export interface VerificationOptions {
   gpuLockFile?: string;
   /** Directory with sample.pdf, sample.html, sample.md; default the bundled fixtures. */
   fixturesDir?: string;
-  /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. */
+  /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. The API key (its variable and any variable holding it) is removed. */
   env?: NodeJS.ProcessEnv;
   /** Progress sink (one line per call); default stdout. Lines are already redacted. */
   log?: (line: string) => void;
@@ -149,7 +150,7 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     minJobMs: positive("min-job-seconds", options.minJobSeconds, Math.min(15, timeoutSeconds / 10)),
     gpuIdleWaitMs: positive("gpu-idle-wait-seconds", options.gpuIdleWaitSeconds, 120),
     fixturesDir: options.fixturesDir ?? path.join(__dirname, "fixtures"),
-    env: options.env ?? process.env,
+    env: childEnvironment(options.env ?? process.env, options.apiKey),
     log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
     signal: options.signal,
     gpuLockFile: options.gpuLockFile === undefined ? undefined : path.resolve(options.gpuLockFile),
