@@ -82,7 +82,8 @@ export class SshRunner implements HostRunner {
   run(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
     const remote = argv.map(shellQuote).join(" ");
     const control = this.controlPath ? ["-o", "ControlMaster=no", "-o", `ControlPath=${this.controlPath}`] : [];
-    const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), "--", remote];
+    // targetArgs ends with `-- <destination>`: ssh parses no options after it, so the command follows directly.
+    const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), remote];
     return spawnCapture("ssh", args, `ssh ${this.target.display} -- ${displayCommand(argv)}`, this.env, timeoutMs);
   }
 }
