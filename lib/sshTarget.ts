@@ -1,6 +1,9 @@
 // SSH facts shared by the program, the verifier and the operator tools: parsing an
-// `ssh://[user@]host[:port]` URL, turning config `sshOpts` into `-o Key=Value` options, and the
-// ready-to-paste tunnel command.
+// `ssh://[user@]host[:port]` URL (refusing option-like users and hosts), turning config `sshOpts`
+// into `-o Key=Value` options (refusing ones that weaken host-key checking or run local commands
+// unless `allowUnsafeSshOpts` opts in), and the ready-to-paste, shell-quoted tunnel command. Every
+// ssh argv built from these puts `--` before the destination.
+import { shellJoin } from "./shellQuote";
 export interface SshTarget {
   /** `host` or `user@host`, as `ssh` takes it (an ssh_config alias works too). */
   destination: string;
@@ -27,16 +30,42 @@ export function parseSshUrl(url: string): SshTarget {
   if (parsed.password) throw new Error(`passwords are not supported in ${url} (use keys; ssh runs in batch mode)`);
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   const user = decodeURIComponent(parsed.username);
+  if (user.startsWith("-") || host.startsWith("-")) throw new Error(`the ssh ${user.startsWith("-") ? "user" : "host"} in ${url} begins with "-" (ssh would read it as an option)`);
+  if (/[\s\0-\x1f\x7f@]/.test(user) || /[\s\0-\x1f\x7f]/.test(host)) throw new Error(`the ssh user or host in ${url} holds whitespace, control characters or "@"`);
   return { destination: user ? `${user}@${host}` : host, port: parsed.port ? Number(parsed.port) : undefined, display: url };
 }
 
 const KEY_VALUE = /^[A-Za-z][A-Za-z0-9]*=\S.*$/s;
 
 /**
+ * Options that weaken host-key checking or run local commands. Refused unless config
+ * `allowUnsafeSshOpts` is true (documented in README, Configuration). Names are case-insensitive in ssh.
+ */
+const UNSAFE_OPTIONS: Array<{ name: string; unsafe: (value: string) => boolean; why: string }> = [
+  { name: "stricthostkeychecking", unsafe: (v) => /^(no|off|false)$/i.test(v), why: "turns off host-key checking" },
+  { name: "userknownhostsfile", unsafe: (v) => v.split(/\s+/).some((f) => f === "/dev/null"), why: "discards known host keys" },
+  { name: "globalknownhostsfile", unsafe: (v) => v.split(/\s+/).some((f) => f === "/dev/null"), why: "discards known host keys" },
+  { name: "proxycommand", unsafe: (v) => !/^none$/i.test(v), why: "runs a local command" },
+  { name: "localcommand", unsafe: () => true, why: "runs a local command" },
+  { name: "permitlocalcommand", unsafe: (v) => /^(yes|true)$/i.test(v), why: "lets ssh run local commands" },
+  { name: "knownhostscommand", unsafe: (v) => !/^none$/i.test(v), why: "runs a local command" },
+  { name: "batchmode", unsafe: (v) => /^(no|false)$/i.test(v), why: "lets ssh prompt (the tools must never wait for a password)" },
+];
+
+/** Why a `Key=Value` option is unsafe, or undefined. */
+export function unsafeSshOption(option: string): string | undefined {
+  const at = option.indexOf("=");
+  const name = option.slice(0, at).toLowerCase();
+  const value = option.slice(at + 1).trim();
+  const rule = UNSAFE_OPTIONS.find((r) => r.name === name);
+  return rule && rule.unsafe(value) ? `${option.slice(0, at)}=${value} ${rule.why}` : undefined;
+}
+
+/**
  * Config `sshOpts` (`["-o", "Key=Value"]` pairs or `"-oKey=Value"` items, as the docker provider
  * takes them) as plain `Key=Value` options; throws naming the first item of another form.
  */
-export function sshOptionValues(sshOpts: readonly string[]): string[] {
+export function sshOptionValues(sshOpts: readonly string[], allowUnsafe = false): string[] {
   const values: string[] = [];
   for (let i = 0; i < sshOpts.length; i++) {
     const item = sshOpts[i];
@@ -44,6 +73,8 @@ export function sshOptionValues(sshOpts: readonly string[]): string[] {
     if (value === undefined || !KEY_VALUE.test(value)) {
       throw new Error(`only ssh -o options are supported ("-o", "Key=Value" or "-oKey=Value"), saw ${JSON.stringify(value ?? item)}`);
     }
+    const unsafe = unsafeSshOption(value);
+    if (unsafe && !allowUnsafe) throw new Error(`${unsafe}; refused unless allowUnsafeSshOpts is true`);
     values.push(value);
   }
   return values;
@@ -54,9 +85,12 @@ export function sshOptionArgs(values: readonly string[]): string[] {
   return values.flatMap((v) => ["-o", v]);
 }
 
-/** ssh arguments that select the target: options, port, destination (a remote command may follow). */
+/**
+ * ssh arguments that select the target: options, port, `--`, destination. A remote command may
+ * follow directly: after `--` ssh parses no more options (OpenSSH ssh.c: opt_terminated).
+ */
 export function sshTargetArgs(target: SshTarget, optionValues: readonly string[]): string[] {
-  return [...sshOptionArgs(optionValues), ...(target.port !== undefined ? ["-p", String(target.port)] : []), target.destination];
+  return [...sshOptionArgs(optionValues), ...(target.port !== undefined ? ["-p", String(target.port)] : []), "--", target.destination];
 }
 
 /** The ready-to-paste command that forwards a local port to a loopback port on the docker host. */
@@ -65,5 +99,5 @@ export function tunnelCommand(dockerHost: string, localPort: number, remoteHost:
   const target = parseSshUrl(dockerHost);
   const bracketed = remoteHost.includes(":") ? `[${remoteHost}]` : remoteHost;
   const port = target.port !== undefined ? ["-p", String(target.port)] : [];
-  return ["ssh", "-N", ...port, "-L", `${localPort}:${bracketed}:${remotePort}`, target.destination].join(" ");
+  return shellJoin(["ssh", "-N", ...port, "-L", `${localPort}:${bracketed}:${remotePort}`, "--", target.destination]);
 }

@@ -22,7 +22,7 @@ export function dockerExecFor(dockerHost: string, sshOpts: string[], ctx: Pick<O
       run: async (args) => {
         const ssh = which("ssh", ctx.env);
         if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "--", remoteCommand(["docker", ...args])], { env: ctx.env });
+        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(["docker", ...args])], { env: ctx.env });
       },
     };
   }

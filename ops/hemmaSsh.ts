@@ -36,9 +36,9 @@ export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): 
   };
 }
 
-/** ssh arguments up to and including the destination. */
+/** ssh arguments up to and including `-- <destination>` (a remote command may follow directly; ssh parses no options after `--`). */
 export function sshBaseArgs(target: SshTarget, extra: string[] = []): string[] {
-  return [...target.options, ...extra, ...(target.port ? ["-p", target.port] : []), target.destination];
+  return [...target.options, ...extra, ...(target.port ? ["-p", target.port] : []), "--", target.destination];
 }
 
 /** A remote command line, each word quoted for the remote POSIX shell. */

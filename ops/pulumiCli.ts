@@ -81,7 +81,9 @@ export class PulumiCli {
   async check(args: string[], what: string): Promise<string> {
     const res = await this.capture(args);
     if (res.code !== 0) {
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
+      // With --show-secrets stdout may hold the API key even when the command fails: show stderr only.
+      const shown = args.includes("--show-secrets") ? res.stderr.trim() || "(no error output; stdout not shown: it may contain secrets)" : res.stderr || res.stdout;
+      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(shown)}`, PULUMI_HINT);
     }
     return res.stdout;
   }

@@ -130,7 +130,8 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
   const forwards = toOpen.flatMap((l) => ["-L", `127.0.0.1:${l.localPort}:${l.remoteHost}:${l.remotePort}`]);
-  const args = ["-N", "-o", "ExitOnForwardFailure=yes", ...forwards, ...sshBaseArgs(target)];
+  // BatchMode: never a password or host-key prompt; sshBaseArgs ends with `-- <destination>`.
+  const args = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes", ...forwards, ...sshBaseArgs(target)];
   const logFile = path.join(os.tmpdir(), `sir-convert-a-lot-tunnel-${process.pid}-${Date.now()}.log`);
   const logFd = opts.detach ? fs.openSync(logFile, "a") : undefined;
   const child: ChildProcess = spawn(ssh, args, {

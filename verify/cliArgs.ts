@@ -20,7 +20,9 @@ export const USAGE = `usage: npm run verify -- --service-url <url> --profile pro
   [--via ssh://[user@]host[:port]]  tunnel HTTP and run host probes over SSH
   [--ssh-opt Key=Value]...      extra ssh -o options (also ${SSH_OPTS_ENV}, space-separated)
   [--docker-command "sudo -n docker"]  how to run docker on the host (default docker)
-  [--gpu-lock-file <path>]      take turns on the GPU with other verifier runs using the same file`;
+  [--gpu-lock-file <path>]      take turns on the GPU with other verifier runs using the same file
+  [--max-json-bytes N]          body cap of JSON/text/metrics routes (default 1048576)
+  [--max-artifact-bytes N]      body cap of conversion results and artifacts (default 67108864)`;
 
 export class UsageError extends Error {}
 
@@ -51,6 +53,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
         "ssh-opt": { type: "string", multiple: true },
         "docker-command": { type: "string" },
         "gpu-lock-file": { type: "string" },
+        "max-json-bytes": { type: "string" },
+        "max-artifact-bytes": { type: "string" },
         help: { type: "boolean" },
       },
     }));
@@ -71,7 +75,7 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
   const keyEnv = values["api-key-env"] ?? DEFAULT_API_KEY_ENV;
   const apiKey = env[keyEnv];
   if (apiKey === undefined || apiKey === "") throw new UsageError(`environment variable ${keyEnv} (the API key) is not set`);
-  const number = (name: "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds", allowZero = false): number | undefined => {
+  const number = (name: "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds" | "max-json-bytes" | "max-artifact-bytes", allowZero = false): number | undefined => {
     const raw = values[name];
     if (raw === undefined) return undefined;
     const n = Number(raw);
@@ -88,6 +92,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
   const pollIntervalMs = number("poll-interval-ms");
   const minJobSeconds = number("min-job-seconds", true);
   const gpuIdleWaitSeconds = number("gpu-idle-wait-seconds", true);
+  const maxJsonBytes = number("max-json-bytes");
+  const maxArtifactBytes = number("max-artifact-bytes");
   const sshOptions = [...sshOptionsFromEnv(env[SSH_OPTS_ENV]), ...(values["ssh-opt"] ?? [])];
   return {
     serviceUrl: required("service-url"),
@@ -106,6 +112,8 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
     ...(values.lane ? { lane: values.lane } : {}),
     ...(values.via ? { via: values.via } : {}),
     ...(sshOptions.length > 0 ? { sshOptions } : {}),
+    ...(maxJsonBytes !== undefined ? { maxJsonBytes } : {}),
+    ...(maxArtifactBytes !== undefined ? { maxArtifactBytes } : {}),
     ...(values["gpu-lock-file"] ? { gpuLockFile: values["gpu-lock-file"] } : {}),
     ...(values["docker-command"] ? { dockerCommand: values["docker-command"].split(/\s+/).filter(Boolean) } : {}),
   };

@@ -2,7 +2,9 @@
 import path from "node:path";
 import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
 import type { GpuLock } from "./gpuLock";
+import { DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_JSON_BYTES } from "./http/client";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
+import { childEnvironment } from "./host/childEnv";
 
 export const DEFAULT_API_KEY_ENV = API_KEY_ENV;
 export const SSH_OPTS_ENV = "SIR_CONVERT_A_LOT_VERIFY_SSH_OPTS";
@@ -47,12 +49,16 @@ export interface VerificationOptions {
   gpuLockFile?: string;
   /** Directory with sample.pdf, sample.html, sample.md; default the bundled fixtures. */
   fixturesDir?: string;
-  /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. */
+  /** Environment for locally spawned commands (ssh, rocm-smi, docker); default process.env. The API key (its variable and any variable holding it) is removed. */
   env?: NodeJS.ProcessEnv;
   /** Progress sink (one line per call); default stdout. Lines are already redacted. */
   log?: (line: string) => void;
   /** Aborts the run (tunnel closed, report still written). */
   signal?: AbortSignal;
+  /** Body cap of JSON/text/metrics routes in bytes; default 1 MiB. */
+  maxJsonBytes?: number;
+  /** Body cap of conversion results and artifacts in bytes; default 64 MiB. */
+  maxArtifactBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -78,12 +84,21 @@ export interface ResolvedOptions {
   log: (line: string) => void;
   signal: AbortSignal | undefined;
   gpuLockFile: string | undefined;
+  maxJsonBytes: number;
+  maxArtifactBytes: number;
 }
 
 export class OptionsError extends Error {}
 
 export function utcStamp(date: Date = new Date()): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+/** A body cap: a whole number of bytes from 1 KiB to 4 GiB. */
+function byteCap(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1024 || v > 4 * 1024 ** 3) throw new OptionsError(`--${name}: expected a whole number of bytes from 1024 to 4294967296, saw ${v}`);
+  return v;
 }
 
 export function resolveOptions(options: VerificationOptions, now: Date = new Date()): ResolvedOptions {
@@ -135,9 +150,11 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     minJobMs: positive("min-job-seconds", options.minJobSeconds, Math.min(15, timeoutSeconds / 10)),
     gpuIdleWaitMs: positive("gpu-idle-wait-seconds", options.gpuIdleWaitSeconds, 120),
     fixturesDir: options.fixturesDir ?? path.join(__dirname, "fixtures"),
-    env: options.env ?? process.env,
+    env: childEnvironment(options.env ?? process.env, options.apiKey),
     log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
     signal: options.signal,
     gpuLockFile: options.gpuLockFile === undefined ? undefined : path.resolve(options.gpuLockFile),
+    maxJsonBytes: byteCap("max-json-bytes", options.maxJsonBytes, DEFAULT_MAX_JSON_BYTES),
+    maxArtifactBytes: byteCap("max-artifact-bytes", options.maxArtifactBytes, DEFAULT_MAX_ARTIFACT_BYTES),
   };
 }

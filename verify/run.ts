@@ -88,7 +88,7 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
       baseUrl = tunnel.localUrl;
       host = new SshRunner(target, opts.sshOptions, opts.env, tunnel.controlPath);
     }
-    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, ...(opts.signal ? { signal: opts.signal } : {}), ...(tunnel ? { socketPath: tunnel.socketPath } : {}) });
+    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, maxJsonBytes: opts.maxJsonBytes, maxArtifactBytes: opts.maxArtifactBytes, ...(opts.signal ? { signal: opts.signal } : {}), ...(tunnel ? { socketPath: tunnel.socketPath } : {}) });
     const ctx: CheckContext = {
       opts,
       client,

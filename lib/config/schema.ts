@@ -8,22 +8,44 @@ const LANE_NAMES = ["prod", "eval"] as const;
 export type LaneName = (typeof LANE_NAMES)[number];
 
 const port = z.number().int().min(1).max(65535);
+/** Caps on free strings: no config value needs more, and a megabyte one only hides mistakes. */
+const MAX_NAME = 128;
+const MAX_PATH = 1024;
+const MAX_TEXT = 1000;
 const dockerName = z
   .string()
+  .max(MAX_NAME)
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a docker object name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)");
 
 /** A torch wheel version pinned exactly and built for ROCm, e.g. `2.10.0+rocm7.1`. */
 const rocmWheelVersion = z
   .string()
+  .max(64)
   .regex(/^\d+\.\d+(\.\d+)?\+rocm\d+(\.\d+)*$/, "must be an exact version with a +rocm local tag, e.g. 2.10.0+rocm7.1");
 
-const ipAddress = z.union([z.ipv4(), z.ipv6()], { error: "must be an IPv4 or IPv6 address" });
+/**
+ * IPv4 only: the lanes' tunnels (`npm run tunnel`, the verifier) and the docker port binding on Hemma
+ * are built and tested for IPv4 loopback; `::1` used to pass here and then broke every tunnel.
+ */
+const ipAddress = z.ipv4({ error: "must be an IPv4 address such as 127.0.0.1 (IPv6 binds such as ::1 are not supported)" });
+
+/** A relative or absolute file path: no option-like start, no control characters, bounded length. */
+const saneString = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !/[\0-\x1f\x7f]/.test(v), "must not contain newlines or control characters");
+const safePath = saneString(MAX_PATH).refine((v) => !v.startsWith("-"), 'must not begin with "-"');
+
+/** Device nodes a lane may be given: the ROCm compute node and DRM render/card nodes (or /dev/dri whole). */
+const GPU_DEVICE = /^\/dev\/(kfd|dri|dri\/renderD\d{1,4}|dri\/card\d{1,4})$/;
 
 const sourceSchema = z
   .strictObject({
     /** Local checkout of the service repository (relative paths resolve against the project dir). */
-    path: z.string().min(1).default("../sir-convert-a-lot"),
-    dockerfile: z.string().min(1).default("Dockerfile"),
+    path: safePath.default("../sir-convert-a-lot"),
+    dockerfile: safePath.default("Dockerfile"),
     /** Build even though the checkout has uncommitted changes. */
     allowDirty: z.boolean().default(false),
     /** Build even though `revision` is not the checkout's HEAD. */
@@ -54,6 +76,7 @@ const torchSchema = z
   .strictObject({
     indexUrl: z
       .url({ protocol: /^https?$/ })
+      .max(MAX_PATH)
       .regex(/\/rocm\d+(\.\d+)*\/?$/, "must be a ROCm wheel index, e.g. https://download.pytorch.org/whl/rocm7.1")
       .default("https://download.pytorch.org/whl/rocm7.1"),
     torchVersion: rocmWheelVersion.default("2.10.0+rocm7.1"),
@@ -81,20 +104,22 @@ const evalCpuSchema = z
      * A reference to a recorded decision (ADR, issue, ticket) that allows the eval lane to keep
      * the service's CPU-only default. Empty: eval is GPU-first like prod.
      */
-    cpuOnlyDecision: z.string().trim().min(1).optional(),
+    cpuOnlyDecision: saneString(MAX_TEXT).pipe(z.string().trim().min(1)).optional(),
   })
   .prefault({});
 
 const gpuSchema = z
   .strictObject({
     devices: z
-      .array(z.string().regex(/^\/dev\/\S+$/, "must be a device path under /dev"))
+      .array(z.string().max(64).regex(GPU_DEVICE, "must be a GPU device node: /dev/kfd, /dev/dri, /dev/dri/renderD<N> or /dev/dri/card<N>"))
       .min(1)
+      .max(32)
       .default(["/dev/kfd", "/dev/dri"]),
     /** Group names the image defines (video, render) or the host's numeric GIDs of the device nodes. */
     groups: z
-      .array(z.string().regex(/^([a-z_][a-z0-9_-]*|\d+)$/, "must be a group name or a numeric GID"))
+      .array(z.string().max(32).regex(/^([a-z_][a-z0-9_-]*|\d+)$/, "must be a group name or a numeric GID"))
       .min(1)
+      .max(16)
       .default(["video", "render"]),
   })
   .prefault({});
@@ -112,7 +137,7 @@ const containerSchema = z
      */
     daemonLogOpts: z
       // `pulumi config set --path` stores 3 as a number; docker's log-opts are strings.
-      .record(z.string(), z.union([z.string(), z.number(), z.boolean()]).transform(String))
+      .record(z.string().max(MAX_NAME), z.union([saneString(MAX_TEXT), z.number(), z.boolean()]).transform(String))
       .superRefine((opts, ctx) => {
         for (const name of Object.keys(opts)) {
           if (!/^[a-z][a-z0-9_.-]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a log-opt name like max-buffer-size" });
@@ -125,7 +150,12 @@ const containerSchema = z
 const modelCacheSchema = z
   .strictObject({
     volume: dockerName.default("sir-convert-a-lot-model-cache"),
-    path: z.string().regex(/^\/\S+$/, "must be an absolute container path").default("/var/cache/sir-convert-a-lot"),
+    path: z
+      .string()
+      .max(MAX_PATH)
+      .regex(/^\/\S+$/, "must be an absolute container path")
+      .refine((v) => !v.split("/").includes(".."), 'must not contain ".."')
+      .default("/var/cache/sir-convert-a-lot"),
   })
   .prefault({});
 
@@ -135,14 +165,18 @@ const verificationSchema = z
     /** Deadline for each verification command, in seconds. */
     timeoutSeconds: z.number().int().min(10).max(3600).default(600),
     /** Where evidence folders are written (relative to the project dir). */
-    evidenceRoot: z.string().min(1).default(".verification"),
+    evidenceRoot: saneString(255)
+      .refine((v) => !v.startsWith("-"), 'must not begin with "-"')
+      .refine((v) => !v.split(/[\\/]/).includes(".."), 'must not contain ".." (evidence stays where it is configured)')
+      .default(".verification"),
   })
   .prefault({});
 
-export const configSchema = z
+const configObject = z
   .strictObject({
     dockerHost: z
       .string()
+      .max(MAX_PATH)
       .regex(/^(ssh|tcp|unix):\/\/\S+$/, "must be a docker host URL: ssh://[user@]host[:port], tcp://… or unix://…")
       .superRefine((url, ctx) => {
         if (!isSshUrl(url)) return;
@@ -154,15 +188,23 @@ export const configSchema = z
       })
       .default("ssh://hemma"),
     sshOpts: z
-      .array(z.string().min(1))
+      .array(saneString(MAX_PATH))
+      .max(64)
       .superRefine((opts, ctx) => {
         try {
-          sshOptionValues(opts);
+          sshOptionValues(opts, allowUnsafeSshOptsInThisParse);
         } catch (err) {
           ctx.addIssue({ code: "custom", message: (err as Error).message });
         }
       })
       .default(["-o", "ServerAliveInterval=30", "-o", "ConnectTimeout=15"]),
+    /**
+     * Opt-in for sshOpts that weaken host-key checking (StrictHostKeyChecking=no,
+     * UserKnownHostsFile=/dev/null), run local commands (ProxyCommand, LocalCommand,
+     * PermitLocalCommand=yes, KnownHostsCommand) or allow prompts (BatchMode=no). Default false:
+     * such options are refused (README, Configuration).
+     */
+    allowUnsafeSshOpts: z.boolean().default(false),
     revision: z.string().regex(FULL_REVISION, "must be a full 40-character lowercase hex commit SHA").optional(),
     source: sourceSchema,
     image: imageSchema,
@@ -182,6 +224,7 @@ export const configSchema = z
     apiKey: z
       .string()
       .min(24, "must be at least 24 characters")
+      .max(512, "must be at most 512 characters")
       .refine((v) => v !== SERVICE_FALLBACK_API_KEY, "is the service's built-in fallback key; set a real secret or leave it unset to generate one")
       .optional(),
   })
@@ -204,8 +247,21 @@ export const configSchema = z
     }
   });
 
+/**
+ * Unsafe sshOpts need allowUnsafeSshOpts, a sibling key. The flag is read from the raw input just
+ * before the object is parsed (parsing is synchronous), so the sshOpts field itself refuses them and
+ * the refusal is reported together with every other bad key (an object's own refinements do not
+ * run once one of its keys failed a length check).
+ */
+let allowUnsafeSshOptsInThisParse = false;
+
+export const configSchema = z.preprocess((input) => {
+  allowUnsafeSshOptsInThisParse = input !== null && typeof input === "object" && (input as { allowUnsafeSshOpts?: unknown }).allowUnsafeSshOpts === true;
+  return input;
+}, configObject);
+
 /** Top-level config keys the program knows; anything else in the namespace is a typo. */
-export const KNOWN_KEYS = Object.keys(configSchema.shape) as (keyof z.input<typeof configSchema>)[];
+export const KNOWN_KEYS = Object.keys(configObject.shape) as (keyof z.input<typeof configObject>)[];
 /** Keys whose raw config value is a plain string (everything else is JSON: objects, lists, numbers, booleans). */
 export const STRING_KEYS = new Set<string>(["dockerHost", "revision", "bindAddress", "apiKey"]);
 /** Keys whose values are secret and must never be echoed. */

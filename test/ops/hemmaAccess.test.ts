@@ -11,8 +11,8 @@ import { NS, SHA, stackConfig } from "./helpers";
 describe("ssh target", () => {
   it("parses user, host and port from dockerHost and keeps sshOpts first", () => {
     const t = sshTargetFromDockerHost("ssh://ops@hemma.lan:2222", ["-o", "ConnectTimeout=15"]);
-    expect(sshBaseArgs(t, ["-o", "BatchMode=yes"])).toEqual(["-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "ops@hemma.lan"]);
-    expect(sshBaseArgs(sshTargetFromDockerHost("ssh://hemma", []))).toEqual(["hemma"]);
+    expect(sshBaseArgs(t, ["-o", "BatchMode=yes"])).toEqual(["-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "ops@hemma.lan"]);
+    expect(sshBaseArgs(sshTargetFromDockerHost("ssh://hemma", []))).toEqual(["--", "hemma"]);
   });
 
   it("refuses a non-ssh dockerHost", () => {

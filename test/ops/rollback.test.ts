@@ -44,7 +44,7 @@ describe("rollback", () => {
     expect(after[`${NS}:revision`].value).toBe(SHA.C);
 
     const inspect = s.sshCalls().map((c) => c.argv.join(" "));
-    expect(inspect).toEqual([expect.stringContaining(`hemma -- docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
+    expect(inspect).toEqual([expect.stringContaining(`-- hemma docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
 
     const text = cap.text();
     expect(text).toContain(`to revision    ${SHA.C}`);

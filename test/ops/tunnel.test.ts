@@ -76,6 +76,8 @@ describe("tunnel", () => {
     expect(ssh).toHaveLength(1);
     expect(ssh[0].argv).toEqual(expect.arrayContaining(["-N", "-L", `127.0.0.1:${prodLocal}:127.0.0.1:${prodHost}`, `127.0.0.1:${evalLocal}:127.0.0.1:${evalHost}`, "hemma"]));
     expect(ssh[0].argv[ssh[0].argv.length - 1]).toBe("hemma");
+    expect(ssh[0].argv.slice(-2)).toEqual(["--", "hemma"]); // issue 12: `--` before the destination, and never a prompt:
+    expect(ssh[0].argv.join(" ")).toContain("-o BatchMode=yes");
     const res = await getHealthz(evalLocal, 2000);
     expect("status" in res && JSON.parse(res.body).service_profile).toBe("eval");
   });

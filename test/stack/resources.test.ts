@@ -189,9 +189,9 @@ describe("committed hemma stack", () => {
       url: "http://127.0.0.1:28085",
       hostPort: 28085,
       localPort: 28085,
-      tunnelCommand: "ssh -N -L 28085:127.0.0.1:28085 hemma",
+      tunnelCommand: "ssh -N -L 28085:127.0.0.1:28085 -- hemma",
     });
-    expect(outputs.lanes.eval.tunnelCommand).toBe("ssh -N -L 28086:127.0.0.1:28086 hemma");
+    expect(outputs.lanes.eval.tunnelCommand).toBe("ssh -N -L 28086:127.0.0.1:28086 -- hemma");
   });
 });
 
@@ -256,10 +256,7 @@ describe("stack variants", () => {
     expect(run.plain(run.named(CONTAINER, "prod")).groupAdds).toEqual(["44", "992"]);
   });
 
-  test("an IPv6 loopback bind gives a bracketed URL", async () => {
-    const run = await runStack({ set: { bindAddress: "::1" } });
-    expect(run.plain(run.named(CONTAINER, "prod")).ports[0].ip).toBe("::1");
-    expect((run.result.outputs as any).lanes.prod.url).toBe("http://[::1]:28085");
-    expect((run.result.outputs as any).lanes.prod.tunnelCommand).toBe("ssh -N -L 28085:[::1]:28085 hemma");
+  test("an IPv6 loopback bind is refused before any resource (issue 12: tunnels are IPv4)", async () => {
+    await expect(runStack({ set: { bindAddress: "::1" } })).rejects.toThrow(/bindAddress.*IPv4/s);
   });
 });

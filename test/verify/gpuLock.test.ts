@@ -1,10 +1,11 @@
 // The GPU lock: FIFO within a process, and a lock file that makes separate verifier runs (Pulumi's
-// per-lane verification commands) take turns on the GPU; stale lock files are taken over.
+// per-lane verification commands) take turns on the GPU; stale lock files are taken over. The hostile
+// races (crashes, reboots, 8 concurrent processes) are in test/hostile/gpuLockRace.test.ts.
 import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { GpuLock } from "../../verify/gpuLock";
+import { currentBootId, GpuLock, processStartTime } from "../../verify/gpuLock";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let dir: string;
@@ -30,12 +31,13 @@ test("jobs on one lock never overlap", async () => {
   expect(await recordTurns([lock, lock, lock])).toEqual(["start 0", "end 0", "start 1", "end 1", "start 2", "end 2"]);
 });
 
-test("two locks on the same file take turns and leave no file behind", async () => {
+test("two locks on the same file take turns and leave only a released generation behind", async () => {
   const file = path.join(dir, "gpu.lock");
   const events = await recordTurns([new GpuLock({ file, pollMs: 20 }), new GpuLock({ file, pollMs: 20 })]);
   expect(events[1]).toMatch(/^end /);
   expect(events[2]).toMatch(/^start /);
-  expect(fs.existsSync(file)).toBe(false);
+  expect(fs.readdirSync(dir)).toEqual(["gpu.lock.2"]);
+  expect(fs.readFileSync(`${file}.2`, "utf8")).toBe("released\n");
 });
 
 test("without a shared file, separate locks overlap (what the file prevents)", async () => {
@@ -46,21 +48,22 @@ test("without a shared file, separate locks overlap (what the file prevents)", a
 test("a lock file left by a dead process is taken over", async () => {
   const file = path.join(dir, "gpu.lock");
   const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
-  fs.writeFileSync(file, `${dead.stdout}\n`);
+  fs.writeFileSync(`${file}.1`, `${JSON.stringify({ pid: Number(dead.stdout), bootId: "", startTime: "", token: "x", leaseMs: 60000 })}\n`);
   const lock = new GpuLock({ file, pollMs: 20, waitMs: 2000 });
-  await expect(lock.run(async () => fs.readFileSync(file, "utf8").trim())).resolves.toBe(String(process.pid));
+  await expect(lock.run(async () => JSON.parse(fs.readFileSync(`${file}.2`, "utf8")).pid)).resolves.toBe(process.pid);
 });
 
 test("a lock held by a live process fails at the wait limit, naming the holder", async () => {
   const file = path.join(dir, "gpu.lock");
   const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 10000)"]);
   try {
-    fs.writeFileSync(file, `${holder.pid}\n`);
+    await sleep(200); // /proc/<pid>/stat of the started node
+    fs.writeFileSync(`${file}.1`, `${JSON.stringify({ pid: holder.pid, bootId: currentBootId(), startTime: processStartTime(holder.pid as number), token: "x", leaseMs: 60000 })}\n`);
     const started = Date.now();
     const lock = new GpuLock({ file, pollMs: 20, waitMs: 300 });
     await expect(lock.run(async () => "ran")).rejects.toThrow(new RegExp(`GPU lock .* held by pid ${holder.pid}`));
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(fs.readFileSync(file, "utf8").trim()).toBe(String(holder.pid));
+    expect(JSON.parse(fs.readFileSync(`${file}.1`, "utf8")).pid).toBe(holder.pid);
   } finally {
     holder.kill();
   }

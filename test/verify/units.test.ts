@@ -102,7 +102,7 @@ describe("ssh target", () => {
     expect(() => parseSshTarget("ssh://u:pw@hemma")).toThrow(/passwords are not supported/);
   });
   test("builds args and quotes remote commands", () => {
-    expect(targetArgs(parseSshTarget("ssh://u@h:22"), ["IdentityFile=/k"])).toEqual(["-o", "IdentityFile=/k", "-p", "22", "u@h"]);
+    expect(targetArgs(parseSshTarget("ssh://u@h:22"), ["IdentityFile=/k"])).toEqual(["-o", "IdentityFile=/k", "-p", "22", "--", "u@h"]);
     expect(() => sshOptionArgs(["-i /k"])).toThrow(/expected Key=Value/);
     expect(shellQuote("/dev/kfd")).toBe("/dev/kfd");
     expect(shellQuote("print('x')\nok")).toBe("'print('\\''x'\\'')\nok'");

@@ -4,7 +4,7 @@ import type { Deadline } from "../deadline";
 import type { EvidenceWriter } from "../evidence/writer";
 import type { GpuLock } from "../gpuLock";
 import type { HostRunner } from "../host/runner";
-import { TransportError, type ServiceClient } from "../http/client";
+import { ResponseTooLargeError, TransportError, type ServiceClient } from "../http/client";
 import type { ResolvedOptions } from "../options";
 import type { JobRegistry } from "../smoke/jobRegistry";
 import { ContractError } from "../schemas";
@@ -39,6 +39,9 @@ export function errorToFailure(error: unknown, where?: string): CheckFailure {
   const prefix = where ? `${where}: ` : "";
   if (error instanceof FactFailure) return error.failure;
   if (error instanceof ContractError) return fact("contract", "a response body matching the contract", `${prefix}${error.message}`);
+  if (error instanceof ResponseTooLargeError) {
+    return fact("body-cap", `a ${error.kind} response body within ${error.capBytes} bytes`, `${prefix}${error.message}`);
+  }
   if (error instanceof TransportError) {
     return fact("transport", error.kind === "timeout" ? "a response before the deadline" : "an HTTP response", `${prefix}${error.message}`);
   }

@@ -29,8 +29,9 @@ export class EvidenceWriter {
     return this.writeBuffer(relative, Buffer.from(this.redactor.text(text), "utf8"));
   }
 
+  /** Redacts every string of the value first (a key holding `"` or `\` is escaped in JSON text), then the text. */
   async writeJson(relative: string, value: unknown): Promise<string> {
-    return this.writeText(relative, `${JSON.stringify(value, null, 2)}\n`);
+    return this.writeText(relative, `${JSON.stringify(this.redactor.value(value), null, 2)}\n`);
   }
 }
 

@@ -1,5 +1,7 @@
-// Runs host commands (rocm-smi, docker) locally, or on the SSH target with `ssh <target> -- <cmd>`.
+// Runs host commands (rocm-smi, docker) locally, or on the SSH target with `ssh <target> -- <cmd>`, each in
+// its own process group that dies with the verifier (ssh/cleanup.ts), with an environment without the API key.
 import { spawn } from "node:child_process";
+import { killGroup, trackChild, untrackChild } from "../ssh/cleanup";
 import { type SshTarget, shellQuote, targetArgs } from "../ssh/target";
 
 export interface CommandResult {
@@ -26,13 +28,15 @@ export function displayCommand(argv: readonly string[]): string {
 function spawnCapture(cmd: string, args: readonly string[], display: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    // Own process group, tracked: killed with its children at the timeout and when the verifier ends.
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    trackChild(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let error: string | undefined;
     const timer = setTimeout(() => {
       error = `timed out after ${(timeoutMs / 1000).toFixed(1)}s`;
-      child.kill("SIGKILL");
+      killGroup(child, "SIGKILL");
     }, Math.max(1, timeoutMs));
     child.stdout.on("data", (d: Buffer) => out.push(d));
     child.stderr.on("data", (d: Buffer) => err.push(d));
@@ -41,6 +45,7 @@ function spawnCapture(cmd: string, args: readonly string[], display: string, env
     });
     child.on("close", (code) => {
       clearTimeout(timer);
+      untrackChild(child);
       resolve({
         display,
         exitCode: code,
@@ -77,7 +82,8 @@ export class SshRunner implements HostRunner {
   run(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
     const remote = argv.map(shellQuote).join(" ");
     const control = this.controlPath ? ["-o", "ControlMaster=no", "-o", `ControlPath=${this.controlPath}`] : [];
-    const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), "--", remote];
+    // targetArgs ends with `-- <destination>`: ssh parses no options after it, so the command follows directly.
+    const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), remote];
     return spawnCapture("ssh", args, `ssh ${this.target.display} -- ${displayCommand(argv)}`, this.env, timeoutMs);
   }
 }

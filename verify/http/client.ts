@@ -1,5 +1,8 @@
 // HTTP client for one service URL: one keep-alive undici Pool, per-request deadlines, bounded retry of
 // transient failures, API-key injection and recording of raw responses as (redacted) evidence.
+// Every body is read against a per-route cap (JSON routes small, artifacts larger): a hostile or broken
+// server sending a huge or endless body fails the request naming the route and the cap, and the
+// verifier never holds more than the cap (plus one chunk) of it in memory.
 import { createHash } from "node:crypto";
 import { Pool, type FormData } from "undici";
 import { Backoff, type Deadline, sleep } from "../deadline";
@@ -17,6 +20,32 @@ export interface HttpRequest {
   label?: string;
   /** Send even after the run was aborted (job cancellations on the way out). */
   ignoreRunSignal?: boolean;
+  /** Which body cap applies: "json" (default: JSON, text and metrics routes) or "artifact" (conversion results). */
+  bodyKind?: BodyKind;
+}
+
+export type BodyKind = "json" | "artifact";
+
+/** Default caps: JSON answers are a few KiB; artifacts of the bundled fixtures well under a MiB. */
+export const DEFAULT_MAX_JSON_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_ARTIFACT_BYTES = 64 * 1024 * 1024;
+
+/** The flag that sets each cap, for failure lines. */
+const CAP_FLAG: Record<BodyKind, string> = { json: "--max-json-bytes", artifact: "--max-artifact-bytes" };
+
+function formatBytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
+/** A response body larger than its route's cap (declared by Content-Length or seen while reading). Not retried. */
+export class ResponseTooLargeError extends Error {
+  constructor(readonly route: string, readonly kind: BodyKind, readonly capBytes: number, readonly seenBytes: number, declared: boolean) {
+    super(
+      `${route}: response body ${declared ? `declares ${seenBytes} bytes` : `exceeded ${seenBytes} bytes`}, over the ${formatBytes(capBytes)} cap for ${kind} routes (stopped reading; raise it with ${CAP_FLAG[kind]} if the service is right)`,
+    );
+  }
 }
 
 export interface HttpResponse {
@@ -69,6 +98,38 @@ export interface ClientOptions {
   connections?: number;
   /** Connect through this Unix socket (the SSH tunnel's private socket) instead of TCP. */
   socketPath?: string;
+  /** Body cap of JSON/text routes in bytes; default DEFAULT_MAX_JSON_BYTES. */
+  maxJsonBytes?: number;
+  /** Body cap of artifact routes in bytes; default DEFAULT_MAX_ARTIFACT_BYTES. */
+  maxArtifactBytes?: number;
+}
+
+type CappedBody = AsyncIterable<Buffer> & { destroy(err?: Error): unknown; on(event: "error", fn: () => void): unknown };
+
+/** Stops reading a body we refuse (undici reports the abort as an error event; it is expected here). */
+function discard(body: CappedBody): void {
+  body.on("error", () => undefined);
+  body.destroy();
+}
+
+/** Reads `body` up to `cap` bytes; past the cap it stops, destroys the stream and throws. */
+async function readCapped(
+  body: CappedBody,
+  route: string,
+  kind: BodyKind,
+  cap: number,
+): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of body) {
+    total += chunk.length;
+    if (total > cap) {
+      discard(body);
+      throw new ResponseTooLargeError(route, kind, cap, total, false);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, total);
 }
 
 export class ServiceClient {
@@ -85,6 +146,10 @@ export class ServiceClient {
       ...(options.socketPath ? { socketPath: options.socketPath } : {}),
     });
     this.basePath = baseUrl.pathname.replace(/\/+$/, "");
+  }
+
+  private capOf(kind: BodyKind): number {
+    return kind === "artifact" ? (this.options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES) : (this.options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES);
   }
 
   /** One attempt. Throws TransportError when no response arrives within `timeoutMs`. */
@@ -106,7 +171,14 @@ export class ServiceClient {
         body: req.body,
         signal,
       });
-      const body = Buffer.from(await res.body.arrayBuffer());
+      const kind = req.bodyKind ?? "json";
+      const cap = this.capOf(kind);
+      const declared = Number(res.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > cap) {
+        discard(res.body);
+        throw new ResponseTooLargeError(where, kind, cap, declared, true);
+      }
+      const body = await readCapped(res.body, where, kind, cap);
       const flatHeaders: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) {
         if (v !== undefined) flatHeaders[k.toLowerCase()] = Array.isArray(v) ? v.join(", ") : v;
@@ -123,6 +195,7 @@ export class ServiceClient {
       if (req.label) await this.record(req, headers, response);
       return response;
     } catch (error) {
+      if (error instanceof ResponseTooLargeError) throw error;
       if (timeout.signal.aborted) {
         throw new TransportError(`${where}: no response within ${(timeoutMs / 1000).toFixed(1)}s (timed out)`, "timeout");
       }

@@ -126,7 +126,7 @@ export async function fetchResult(ctx: CheckContext, conv: Conversion, job: Subm
   const opts = { attemptTimeoutMs: JOB_REQUEST_TIMEOUT_MS, maxAttempts: 3 };
   if (conv.api === "v1") {
     const route = `${base}/result?inline=true`;
-    const res = await ctx.client.sendRetrying({ method: "GET", path: route, auth: true, headers, label: `${conv.label}_result` }, ctx.deadline, opts);
+    const res = await ctx.client.sendRetrying({ method: "GET", path: route, auth: true, headers, label: `${conv.label}_result`, bodyKind: "artifact" }, ctx.deadline, opts);
     if (res.status !== 200) throw new FactFailure(fact("result", `HTTP 200 from GET ${route}`, describeResponse(res)));
     const body = parseJsonWith(v1ResultSchema, res.text(), `GET ${route}`);
     if (body.result.markdown_content === null) {
@@ -150,7 +150,7 @@ export async function fetchResult(ctx: CheckContext, conv: Conversion, job: Subm
     throw new FactFailure(fact("result", `artifact format ${conv.output}`, body.result.artifact.format));
   }
   const artifactRoute = `${base}/artifact`;
-  const art = await ctx.client.sendRetrying({ method: "GET", path: artifactRoute, auth: true, headers, label: `${conv.label}_artifact` }, ctx.deadline, opts);
+  const art = await ctx.client.sendRetrying({ method: "GET", path: artifactRoute, auth: true, headers, label: `${conv.label}_artifact`, bodyKind: "artifact" }, ctx.deadline, opts);
   if (art.status !== 200) throw new FactFailure(fact("artifact", `HTTP 200 from GET ${artifactRoute}`, describeResponse(art)));
   const meta = body.result.conversion_metadata;
   return {

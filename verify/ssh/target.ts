@@ -28,7 +28,7 @@ export function sshOptionsFromEnv(value: string | undefined): string[] {
   return (value ?? "").split(/\s+/).filter((s) => s.length > 0);
 }
 
-/** Arguments that select the target: options, port, destination (the command follows `--`). */
+/** Arguments that select the target: options, port, `--`, destination (a command may follow directly). */
 export function targetArgs(target: SshTarget, options: readonly string[]): string[] {
   sshOptionArgs(options);
   return sshTargetArgs(target, options);

@@ -3,7 +3,8 @@
 // closed and then handed to ssh could be bound first by any local process (it reads the port from ssh's
 // world-readable command line) and would receive every request, API key included. Before use the socket
 // is checked to be a socket, owned by us, in that directory. The tunnel process is also the
-// ControlMaster that host probes reuse. It is closed on close(), on exit and on SIGINT/SIGTERM (via cleanup.ts).
+// ControlMaster that host probes reuse. It runs in its own process group and is closed on close(), on exit,
+// on SIGINT/SIGTERM and, when the verifier is SIGKILLed or its parent dies, by the reaper (via cleanup.ts).
 import { type ChildProcess, spawn } from "node:child_process";
 import { lstatSync } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
@@ -11,7 +12,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { sleep } from "../deadline";
-import { trackChild, untrackChild } from "./cleanup";
+import { killGroup, trackChild, untrackChild } from "./cleanup";
 import { type SshTarget, targetArgs } from "./target";
 
 export interface Tunnel {
@@ -96,7 +97,8 @@ export async function openTunnel(opts: {
     "-o", "ServerAliveInterval=15",
     ...targetArgs(opts.target, opts.sshOptions),
   ];
-  const child = spawn("ssh", args, { env: opts.env, stdio: ["ignore", "ignore", "pipe"] });
+  // Its own process group, registered with the reaper: it dies with the verifier, even a SIGKILLed one.
+  const child = spawn("ssh", args, { env: opts.env, stdio: ["ignore", "ignore", "pipe"], detached: true });
   trackChild(child, controlDir);
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => (stderr += d.toString("utf8")));
@@ -105,9 +107,9 @@ export async function openTunnel(opts: {
 
   const close = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGTERM");
+      killGroup(child, "SIGTERM");
       await waitForExit(child, 2000);
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) killGroup(child, "SIGKILL");
     }
     untrackChild(child);
     await rm(controlDir, { recursive: true, force: true });
