@@ -27,9 +27,16 @@ export interface CanaryGate {
   evidenceDir?: pulumi.Output<string>;
 }
 
+/** The gate config gives (the program and `npm run preview`'s order both read it here). */
+export function gateKind(facts: { verificationEnabled: boolean; prodEnabled: boolean; evalEnabled: boolean }): GateKind {
+  if (!facts.verificationEnabled || !facts.prodEnabled) return "none";
+  return facts.evalEnabled ? "eval" : "canary";
+}
+
 export function canaryGate(args: CanaryGateArgs): CanaryGate {
-  if (!args.verificationEnabled || !args.prodEnabled) return { kind: "none", prodWaitsOn: [] };
-  if (args.evalVerification) {
+  const kind = gateKind({ ...args, evalEnabled: args.evalVerification !== undefined });
+  if (kind === "none") return { kind, prodWaitsOn: [] };
+  if (kind === "eval" && args.evalVerification) {
     const { health, gpu, smoke } = args.evalVerification.commands;
     return { kind: "eval", prodWaitsOn: [health, gpu, smoke] };
   }

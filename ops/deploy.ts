@@ -18,6 +18,7 @@ import { dockerCommandLine, dockerExecFor, inspectImage, labelDisagrees, REVISIO
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 import { checkDaemonLogOpts } from "../lib/daemonLogOpts";
+import { deployOrder } from "../components/canaryOrder";
 
 export interface DeployOptions {
   preview: boolean;
@@ -98,6 +99,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
   }
+  if (opts.preview) deployOrder({ deployedRevision: before.revision, nextRevision: head, build: wanted.build, verificationEnabled: cfg.verification.enabled, lanes: cfg.lanes }).forEach((line) => ctx.out(line));
   ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
   return 0;
 }
