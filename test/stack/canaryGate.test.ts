@@ -18,7 +18,7 @@
 //   it will create or replace (the bridge's and pulumi-command's Create with preview=true run
 //   nothing and compute nothing, local/commandController.go), and the old outputs for a same step.
 import * as path from "path";
-import { committedConfig, NS, PROGRAM_DIR, StackRun, StackRunOptions } from "../harness/stack";
+import { committedConfig, NS, PROGRAM_DIR, runStack, StackRun, StackRunOptions } from "../harness/stack";
 import type { RecordedResource } from "../../lib/mockRun";
 import { commandPlan, containerPlan } from "./providerModel";
 
@@ -245,6 +245,25 @@ describe("canary gate with eval disabled: a short-lived canary stands in", () =>
     for (const r of now.ofType("docker:index/volume:Volume").filter((v) => /-(prod|eval)-data$/.test(v.name))) {
       expect(r.options.protect).toBe(true);
       expect(r.options.retainOnDelete).toBe(true);
+    }
+  });
+});
+
+describe("the policy pack accepts the gate", () => {
+  test("a stack with eval disabled (prod plus the canary) passes the pack with no violation", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { openPack } = require("../policy/packHarness") as typeof import("../policy/packHarness");
+    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    // Known values (as the committed-stack pack test uses): this judges the registrations, not unknowns.
+    const run = await runStack({ preview: true, set: { lanes: { ...lanes, eval: { ...lanes.eval, enabled: false } } } });
+    expect(run.ofType(COMMAND).map((c) => c.name)).toContain("canary-verify");
+    const session = await openPack();
+    try {
+      const result = await session.check(run.resources);
+      expect(result.diagnostics).toEqual([]);
+      expect(result.refused).toBe(false);
+    } finally {
+      await session.close();
     }
   });
 });
