@@ -159,6 +159,26 @@ function describeFailures(ctx: OpsContext, cfg: OpsConfig, lane: string, revisio
   return { text: parts.join("\n    "), folders };
 }
 
+/**
+ * Notes SIGINT/SIGTERM while `pulumi up` runs (PulumiCli.foreground passes them on as a cancel and
+ * keeps the process alive meanwhile): an update the operator cancelled is never rolled back on its own.
+ */
+export function watchInterrupts(): { seen(): boolean; stop(): void } {
+  let seen = false;
+  const note = (): void => {
+    seen = true;
+  };
+  process.on("SIGINT", note);
+  process.on("SIGTERM", note);
+  return {
+    seen: () => seen,
+    stop: () => {
+      process.removeListener("SIGINT", note);
+      process.removeListener("SIGTERM", note);
+    },
+  };
+}
+
 export interface FailedDeploy {
   pulumi: PulumiCli;
   ctx: OpsContext;
@@ -168,6 +188,8 @@ export interface FailedDeploy {
   /** When the failed update started (ms since epoch). */
   startedMs: number;
   noRollback: boolean;
+  /** The operator cancelled the update (Ctrl-C, SIGTERM): report, never roll back on our own. */
+  interrupted?: boolean;
   /** What the failed `pulumi up` threw. */
   failure: unknown;
 }
@@ -180,7 +202,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   const { pulumi, ctx, cfg, attempted } = f;
   const ns = PROJECT_NAMESPACE;
   // An update may still run, or nothing ran at all (declined, refused before the engine): nothing to judge.
-  if (stackLocks(pulumi.backendUrl, ns, ctx.stack).length > 0) throw f.failure;
+  if (stackLocks(pulumi.backendUrl, ns, ctx.stack).length > 0 || f.interrupted) throw f.failure;
   const [newest] = await pulumi.historyPage(1, 1);
   if (!newest || newest.kind !== "update" || Date.parse(newest.startTime) < f.startedMs - 5000) throw f.failure;
   if (!cfg.verification.enabled || !cfg.lanes.prod.enabled) throw f.failure;

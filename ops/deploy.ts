@@ -20,7 +20,7 @@ import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 import { checkDaemonLogOpts } from "../lib/daemonLogOpts";
 import { deployOrder } from "../components/canaryOrder";
-import { recoverFailedDeploy } from "./autoRollback";
+import { recoverFailedDeploy, watchInterrupts } from "./autoRollback";
 
 export interface DeployOptions {
   preview: boolean;
@@ -79,6 +79,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   const started = Date.now();
   let succeeded = false;
   let upFailure: unknown;
+  const interrupts = watchInterrupts();
   try {
     await runPulumi(opts, pulumi, ctx);
     succeeded = true;
@@ -86,6 +87,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     if (opts.preview) throw err;
     upFailure = err;
   } finally {
+    interrupts.stop();
     const locks = stackLocks(pulumi.backendUrl, ns, ctx.stack);
     if (locks.length > 0) {
       // pulumi's process is gone but the stack is still locked: an update may still be running
@@ -107,7 +109,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
   }
-  if (!succeeded) return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, failure: upFailure });
+  if (!succeeded) return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, interrupted: interrupts.seen(), failure: upFailure });
   if (opts.preview) deployOrder({ deployedRevision: before.revision, nextRevision: head, build: wanted.build, verificationEnabled: cfg.verification.enabled, lanes: cfg.lanes }).forEach((line) => ctx.out(line));
   ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
   return 0;

@@ -71,7 +71,7 @@ function setup(opts: { upExitCodes: number[]; export: unknown; images?: unknown[
   return sb;
 }
 
-const ups = (s: Sandbox) => s.pulumiCalls().filter((c) => c.argv[0] === "up");
+const ups = (s: Sandbox) => s.pulumiCalls().filter((c) => c.argv[0] === "up" && c.signal === undefined);
 const targetsOf = (call: { argv: string[] }) => call.argv.flatMap((a, i) => (call.argv[i - 1] === "--target" ? [a] : []));
 
 describe("automatic rollback after prod's verification failed", () => {
@@ -149,6 +149,26 @@ describe("automatic rollback after prod's verification failed", () => {
     expect(await main(["--yes"], cap.ctx)).toBe(1);
     expect(ups(s)).toHaveLength(3);
     expect(cap.text()).toContain("prod-verify-health (readiness, liveness, metrics) did not pass and left no evidence of this attempt");
+  });
+});
+
+describe("an update the operator cancelled", () => {
+  test("Ctrl-C during pulumi up is never followed by an automatic rollback", async () => {
+    const s = setup({ upExitCodes: [0, 0, 0], export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: [] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }) });
+    const state = s.pulumiState();
+    fs.writeFileSync(path.join(s.dir, "pulumi-state.json"), JSON.stringify({ ...state, upSleepMs: 5000 }));
+    const cap = captureContext(s.env);
+    const run = main(["--yes"], cap.ctx);
+    // Signal once the fake pulumi's up is running (it logs itself after installing its SIGINT handler).
+    const until = Date.now() + 20_000;
+    while (ups(s).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(ups(s)).toHaveLength(1);
+    // The listeners a real Ctrl-C reaches (a real signal would also reach the jest runner itself).
+    process.emit("SIGINT", "SIGINT");
+    expect(await run).toBe(1);
+    expect(ups(s)).toHaveLength(1);
+    expect(cap.text()).not.toContain("auto-rollback");
+    expect(s.pulumiState().history[0].result).toBe("failed");
   });
 });
 
