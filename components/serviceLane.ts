@@ -16,7 +16,9 @@
 // URNs resolved (sdk/nodejs/runtime/resource.ts prepareResource), which the engine answers once
 // their steps are done (pkg/resource/deploy/source_eval.go RegisterResource waits on step.done),
 // so prod's step, and with deleteBeforeReplace the delete of its old container, comes only after
-// the gate passed; a failed gate fails the update before prod is touched. dependsOn is no property
+// the gate passed. A failed gate never lets prod start: step_executor.go cancelDueToError cancels
+// the deployment, so the failed check's registration never answers and prod's is never sent (with
+// --continue-on-error, deployment_executor.go skips steps that depend on errored ones). dependsOn is no property
 // dependency, so the engine's dependent replacement (step_generator.go
 // calculateDependentReplacements) never replaces prod because eval was replaced.
 import * as pulumi from "@pulumi/pulumi";

@@ -5,8 +5,10 @@
 //   dependsOn resources (dependsOn.ts getAllTransitivelyReferencedResourceURNs) before it sends
 //   the registration; pkg/resource/deploy/source_eval.go RegisterResource answers only when the
 //   step is done (`<-step.done`), so prod's step, and the delete of its old container
-//   (deleteBeforeReplace), starts after eval's checks finished; a failed check fails the update
-//   and prod never registers;
+//   (deleteBeforeReplace), starts after eval's checks finished; a failed check makes
+//   step_executor.go cancelDueToError cancel the deployment (its registration never answers, so
+//   prod's is never sent), and with --continue-on-error deployment_executor.go skips every step
+//   that depends on an errored one;
 // - step_generator.go calculateDependentReplacements replaces a dependent of a deleted-first
 //   resource only when one of its *properties* depends on it: prod's dependsOn edge is no
 //   property dependency, so replacing eval never replaces prod;
