@@ -55,7 +55,8 @@ interface RunResult {
 
 /** Lines of `npm run deploy` worth a timeline entry (the gate, prod, verification, rollback). */
 const MILESTONES = [
-  /(creating|created|replacing|replaced|deleting|deleted|updating|updated|failed).*\b(prod|eval|canary)(-verify-(health|gpu|smoke))?\b/i,
+  // pulumi's progress lines: `<type> <name> creating replacement (0s)`, `… created replacement (12s)`.
+  /\b(Container|Command) (prod|eval|canary)(-verify(-(health|gpu|smoke))?)? .*\b(creating|created|replacing|replaced|deleting|deleted|deleting original|updating|updated|failed)\b/i,
   /\b(canary|prod|eval)-verify(-(health|gpu|smoke))?\b.*\b(FAIL|passed|failed)\b/,
   /auto-rollback:/,
   /^error: /,
