@@ -251,7 +251,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   } catch (err) {
     throw new OpsError(`${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`, "roll back by hand with `npm run rollback -- --to <revision>` (docs/runbook.md, Incident)");
   }
-  ctx.err(`${what}`);
+  ctx.out(`auto-rollback: ${what}`);
   ctx.out(`auto-rollback: prod goes back to ${plan.target.revision} (last good, image ${image.id.replace(/^sha256:/, "").slice(0, 12)} still on Hemma: no rebuild)`);
   for (const line of describeRestore(restore, plan.target.revision)) ctx.out(`auto-rollback: ${line}`);
   await pulumi.configSetAll(restore.set);
