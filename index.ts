@@ -13,6 +13,7 @@ import { ServiceLane } from "./components/serviceLane";
 import { LaneVerification } from "./components/laneVerification";
 import { Canary } from "./components/canary";
 import { canaryGate } from "./components/canaryGate";
+import { assertCanaryNamesFree } from "./components/canaryScript";
 
 const config = loadProgramConfig();
 if (config.image.builder !== undefined) {
@@ -20,6 +21,13 @@ if (config.image.builder !== undefined) {
     `config image.builder=${config.image.builder} is retired and ignored: every build runs on dockerHost through the docker provider's Engine API (BuildKit on that daemon); remove it with \`npx pulumi config rm --path image.builder\``,
   );
 }
+
+// The canary's fixed container and scratch-volume names must never be a lane's (it removes them).
+assertCanaryNamesFree({
+  laneContainerNames: LANES.map((lane) => config.lanes[lane].containerName),
+  laneDataVolumes: LANES.map((lane) => config.lanes[lane].dataVolume),
+  modelCacheVolumeName: config.modelCache.volume,
+});
 
 const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
 

@@ -269,3 +269,14 @@ describe("the policy pack accepts the gate", () => {
     }
   });
 });
+
+describe("config the canary could hurt", () => {
+  test("a lane container named like the canary fails before any resource is registered", async () => {
+    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    const registered: string[] = [];
+    await expect(
+      runStack({ set: { lanes: { ...lanes, eval: { ...lanes.eval, containerName: "sir_convert_a_lot_canary" } } } }, (r) => r.type !== "pulumi:pulumi:Stack" && registered.push(r.name)),
+    ).rejects.toThrow(/canary's own name/);
+    expect(registered).toEqual([]);
+  });
+});
