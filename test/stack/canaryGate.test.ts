@@ -28,6 +28,8 @@ const COMMAND = "command:local:Command";
 const CONTAINER = "docker:index/container:Container";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const EVAL_CHECKS = ["eval-verify-health", "eval-verify-gpu", "eval-verify-smoke"];
+/** Each case runs the program up to twice; on a loaded machine (2 shared cores) that takes minutes. */
+const SLOW = 300_000;
 
 type Stored = { id: string; state: Record<string, unknown>; inputsKey: string };
 type PreviewCase = "first deploy" | "new revision" | "unchanged stack";
@@ -132,7 +134,7 @@ describe("canary gate: prod's container waits on eval's verification", () => {
   const runs = new Map<PreviewCase, { prior?: StackRun; now: StackRun }>();
   beforeAll(async () => {
     for (const c of cases) runs.set(c, await previewCase(c));
-  });
+  }, SLOW);
 
   test.each(cases)("%s: prod's container depends on eval's health, gpu and smoke commands", (c) => {
     const { now } = runs.get(c)!;
@@ -186,13 +188,13 @@ describe("canary gate: prod's container waits on eval's verification", () => {
     expect(planOf(last.run, now, CONTAINER, "eval")).toBe("same");
     // prod's own checks re-run against the new container.
     expect(hasUnknown(now.named(COMMAND, "prod-verify-health").inputs.triggers)).toBe(true);
-  });
+  }, SLOW);
 
   test("no verification, no gate: prod waits on nothing it cannot prove", async () => {
     const { now } = await previewCase("first deploy", { verification: { enabled: false } });
     expect(now.named(CONTAINER, "prod").dependencies.filter((u) => u.includes("Command"))).toEqual([]);
     expect((now.result.outputs as any).canary.gate).toBe("none");
-  });
+  }, SLOW);
 
   test("the gate is a stack output", () => {
     expect((runs.get("unchanged stack")!.now.result.outputs as any).canary.gate).toBe("eval");
@@ -208,7 +210,7 @@ describe("canary gate with eval disabled: a short-lived canary stands in", () =>
   const runs = new Map<PreviewCase, { prior?: StackRun; now: StackRun }>();
   beforeAll(async () => {
     for (const c of cases) runs.set(c, await previewCase(c, evalOff()));
-  });
+  }, SLOW);
 
   test.each(cases)("%s: no eval lane; prod's container depends on the canary command", (c) => {
     const { now } = runs.get(c)!;
@@ -267,7 +269,7 @@ describe("the policy pack accepts the gate", () => {
     } finally {
       await session.close();
     }
-  });
+  }, SLOW);
 });
 
 describe("config the canary could hurt", () => {
@@ -278,5 +280,5 @@ describe("config the canary could hurt", () => {
       runStack({ set: { lanes: { ...lanes, eval: { ...lanes.eval, containerName: "sir_convert_a_lot_canary" } } } }, (r) => r.type !== "pulumi:pulumi:Stack" && registered.push(r.name)),
     ).rejects.toThrow(/canary's own name/);
     expect(registered).toEqual([]);
-  });
+  }, SLOW);
 });
