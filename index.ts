@@ -1,5 +1,6 @@
 // The Sir Convert-a-Lot stack on Hemma: parse config once, then declare the runtime image, the
-// persistent volumes, the prod and eval GPU lanes, and their post-deploy verification.
+// persistent volumes, the prod and eval GPU lanes, and their post-deploy verification, with prod
+// gated on eval's verification (or a short-lived canary) so a broken image never reaches prod.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import * as random from "@pulumi/random";
@@ -10,6 +11,9 @@ import { RuntimeImage } from "./components/runtimeImage";
 import { DataVolumes } from "./components/dataVolumes";
 import { ServiceLane } from "./components/serviceLane";
 import { LaneVerification } from "./components/laneVerification";
+import { Canary } from "./components/canary";
+import { canaryGate } from "./components/canaryGate";
+import { assertCanaryNamesFree } from "./components/canaryScript";
 
 const config = loadProgramConfig();
 if (config.image.builder !== undefined) {
@@ -17,6 +21,13 @@ if (config.image.builder !== undefined) {
     `config image.builder=${config.image.builder} is retired and ignored: every build runs on dockerHost through the docker provider's Engine API (BuildKit on that daemon); remove it with \`npx pulumi config rm --path image.builder\``,
   );
 }
+
+// The canary's fixed container and scratch-volume names must never be a lane's (it removes them).
+assertCanaryNamesFree({
+  laneContainerNames: LANES.map((lane) => config.lanes[lane].containerName),
+  laneDataVolumes: LANES.map((lane) => config.lanes[lane].dataVolume),
+  modelCacheVolumeName: config.modelCache.volume,
+});
 
 const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
 
@@ -46,7 +57,7 @@ const volumes = new DataVolumes(
   { providers: { docker: provider } },
 );
 
-const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lane) => {
+function declareLane(lane: (typeof LANES)[number], startAfter: pulumi.Resource[]) {
   const laneConfig = config.lanes[lane];
   const service = new ServiceLane(
     lane,
@@ -70,6 +81,7 @@ const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lan
       logMaxSize: config.container.logMaxSize,
       logMaxFiles: config.container.logMaxFiles,
       daemonLogOpts: config.container.daemonLogOpts,
+      startAfter,
     },
     { providers: { docker: provider } },
   );
@@ -93,7 +105,42 @@ const serviceLanes = LANES.filter((lane) => config.lanes[lane].enabled).map((lan
       })
     : undefined;
   return { lane, laneConfig, service, verification };
+}
+
+// The canary gate: eval goes first and prod's container waits on eval's whole verification; with
+// eval disabled a short-lived canary from the new image does that job (components/canary.ts).
+const evalLane = config.lanes.eval.enabled ? declareLane("eval", []) : undefined;
+const gate = canaryGate({
+  evalVerification: evalLane?.verification,
+  declareCanary: () =>
+    new Canary("canary", {
+      revision: config.revision,
+      containerPort: config.lanes.eval.containerPort,
+      bindAddress: config.bindAddress,
+      modelCacheVolumeName: config.modelCache.volume,
+      modelCachePath: config.modelCache.path,
+      gpuDevices: config.gpu.devices,
+      gpuGroups: config.gpu.groups,
+      evalCpuOnlyDecision: config.evalCpu.cpuOnlyDecision,
+      logMaxSize: config.container.logMaxSize,
+      logMaxFiles: config.container.logMaxFiles,
+      daemonLogOpts: config.container.daemonLogOpts,
+      torchVersion: config.torch.torchVersion,
+      dockerHost: config.dockerHost,
+      sshOpts: config.sshOpts,
+      timeoutSeconds: config.verification.timeoutSeconds,
+      evidenceRoot: config.verification.evidenceRoot,
+      laneContainerNames: LANES.map((lane) => config.lanes[lane].containerName),
+      laneDataVolumes: LANES.map((lane) => config.lanes[lane].dataVolume),
+      apiKey: serviceApiKey,
+      imageId: runtimeImage.imageId,
+      waitTimeoutSeconds: config.container.waitTimeoutSeconds,
+    }),
+  verificationEnabled: config.verification.enabled,
+  prodEnabled: config.lanes.prod.enabled,
 });
+const prodLane = config.lanes.prod.enabled ? declareLane("prod", gate.prodWaitsOn) : undefined;
+const serviceLanes = [prodLane, evalLane].filter((l): l is NonNullable<typeof l> => l !== undefined);
 
 export const revision = config.revision;
 export const image = { name: runtimeImage.tag, id: runtimeImage.imageId };
@@ -117,3 +164,5 @@ export const verification = Object.fromEntries(
     .map(({ lane, verification: v }) => [lane, { evidenceDirs: v!.evidenceDirs }]),
 );
 export const apiKey = pulumi.secret(serviceApiKey);
+/** What prod waits on when the image changes: `eval` (its verification), `canary`, or `none`. */
+export const canary = { gate: gate.kind, evidenceDir: gate.evidenceDir };

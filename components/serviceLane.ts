@@ -10,6 +10,17 @@
 // it; and `healthcheck` is neither ForceNew nor applied by the provider's update, so only a
 // replacement puts a changed healthcheck on the container. A replacement also re-runs the
 // lane's verification (its triggers hold the container id).
+//
+// Canary gate: `startAfter` (prod gets eval's verification commands, or the canary's) becomes
+// the container's dependsOn. The SDK sends a registration only after its dependsOn resources'
+// URNs resolved (sdk/nodejs/runtime/resource.ts prepareResource), which the engine answers once
+// their steps are done (pkg/resource/deploy/source_eval.go RegisterResource waits on step.done),
+// so prod's step, and with deleteBeforeReplace the delete of its old container, comes only after
+// the gate passed. A failed gate never lets prod start: step_executor.go cancelDueToError cancels
+// the deployment, so the failed check's registration never answers and prod's is never sent (with
+// --continue-on-error, deployment_executor.go skips steps that depend on errored ones). dependsOn is no property
+// dependency, so the engine's dependent replacement (step_generator.go
+// calculateDependentReplacements) never replaces prod because eval was replaced.
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { dataDirFor } from "../lib/serviceContract";
@@ -37,6 +48,8 @@ export interface ServiceLaneArgs {
   logMaxFiles: number;
   /** The daemon's default log-opts (daemon.json), declared so the reported log config matches. */
   daemonLogOpts: Record<string, string>;
+  /** What must have passed before this container is touched (the canary gate). */
+  startAfter?: pulumi.Resource[];
 }
 
 
@@ -114,6 +127,7 @@ export class ServiceLane extends pulumi.ComponentResource {
         parent: this,
         // Fixed name and host port: the old container must go before the new one is created.
         deleteBeforeReplace: true,
+        dependsOn: args.startAfter ?? [],
         // "*" also covers the engine's `#initerror` key: a lane that failed its health wait is
         // recreated on the next `up` instead of getting a no-op update (pulumi/pulumi#21458).
         replaceOnChanges: ["*"],

@@ -57,6 +57,8 @@ export interface MockRunOptions {
   onRegister?: (resource: RecordedResource) => void;
   /** Loads the program module; defaults to a fresh `require` of `<programDir>/index.ts`. */
   loadProgram?: () => unknown;
+  /** Provider behaviour; defaults to echoMocks (known outputs). */
+  mocks?: pulumi.runtime.Mocks;
 }
 
 export interface MockRunResult {
@@ -74,7 +76,7 @@ function digest(text: string): string {
 }
 
 /** Fake provider behaviour: each resource echoes its inputs plus the computed outputs the program reads. */
-const mocks: pulumi.runtime.Mocks = {
+export const echoMocks: pulumi.runtime.Mocks = {
   newResource(args) {
     const id = `${args.name}-${digest(args.type + args.name).slice(0, 12)}`;
     const computed: Record<string, unknown> = {};
@@ -193,7 +195,7 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
   const load = opts.loadProgram ?? defaultLoader(opts.programDir);
   return state.withLocalStorage(async () => {
     const resources: RecordedResource[] = [];
-    const monitor = new MockMonitor(mocks);
+    const monitor = new MockMonitor(opts.mocks ?? echoMocks);
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = async (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
       await register(req, (err: unknown, resp: unknown) => {

@@ -6,7 +6,8 @@
 // update may still be running, and nothing starts while the stack has pending operations.
 // Ctrl-C / SIGTERM are passed to pulumi as a graceful cancel (PulumiCli.foreground).
 // Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
-// --yes, --stack.
+// --yes, --stack, --no-rollback. A failed update goes to ops/autoRollback.ts (prod's automatic
+// rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
@@ -18,22 +19,26 @@ import { dockerCommandLine, dockerExecFor, inspectImage, labelDisagrees, REVISIO
 import { checkoutHead } from "./sourceCheckout";
 import { parseOpsConfig, sourceDir } from "./stackConfig";
 import { checkDaemonLogOpts } from "../lib/daemonLogOpts";
+import { deployOrder } from "../components/canaryOrder";
+import { recoverFailedDeploy, watchInterrupts } from "./autoRollback";
 
 export interface DeployOptions {
   preview: boolean;
   yes: boolean;
   stack?: string;
+  /** Keep a failed prod in place instead of rolling back on its own. */
+  noRollback?: boolean;
 }
 
-const USAGE = "usage: npm run deploy -- [--yes] [--stack <name>]   |   npm run preview -- [--stack <name>]";
+const USAGE = "usage: npm run deploy -- [--yes] [--no-rollback] [--stack <name>]   |   npm run preview -- [--stack <name>]";
 
 export function parseDeployArgs(argv: string[]): DeployOptions {
   const values = parseToolFlags(
     argv,
-    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" } },
+    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" }, "no-rollback": { type: "boolean", default: false } },
     USAGE,
   );
-  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack };
+  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack, noRollback: values["no-rollback"] ?? false };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
@@ -73,10 +78,16 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   await applyDeployConfig(pulumi, ctx, before, wanted, note);
   const started = Date.now();
   let succeeded = false;
+  let upFailure: unknown;
+  const interrupts = watchInterrupts();
   try {
     await runPulumi(opts, pulumi, ctx);
     succeeded = true;
+  } catch (err) {
+    if (opts.preview) throw err;
+    upFailure = err;
   } finally {
+    interrupts.stop();
     const locks = stackLocks(pulumi.backendUrl, ns, ctx.stack);
     if (locks.length > 0) {
       // pulumi's process is gone but the stack is still locked: an update may still be running
@@ -98,6 +109,8 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
   }
+  if (!succeeded) return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, interrupted: interrupts.seen(), failure: upFailure });
+  if (opts.preview) deployOrder({ deployedRevision: before.revision, nextRevision: head, build: wanted.build, verificationEnabled: cfg.verification.enabled, lanes: cfg.lanes }).forEach((line) => ctx.out(line));
   ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
   return 0;
 }
