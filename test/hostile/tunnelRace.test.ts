@@ -14,6 +14,20 @@ import { SSHD, startSshdWithFakeTools, type TestSshd } from "../verify/sshd";
 const skipSsh = !existsSync(SSHD) && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS === "1";
 
 /** Command lines of ssh processes with an -L forward (what any local user can read in /proc). */
+/** Whether `pid` descends from this test process (other suites on the machine run ssh tunnels too). */
+function isOurs(pid: number): boolean {
+  for (let cur = pid, hops = 0; cur > 1 && hops < 64; hops += 1) {
+    if (cur === process.pid) return true;
+    try {
+      const stat = readFileSync(`/proc/${cur}/stat`, "utf8");
+      cur = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
 function sshForwards(): Array<{ pid: number; forward: string }> {
   const out: Array<{ pid: number; forward: string }> = [];
   for (const entry of readdirSync("/proc")) {
@@ -92,7 +106,7 @@ function startAttacker(): { seen: () => string; stolenPorts: () => number[]; sto
       const attacker = startAttacker();
       let forwards: Array<{ pid: number; forward: string }> = [];
       const watch = setInterval(() => {
-        const f = sshForwards();
+        const f = sshForwards().filter(({ pid }) => isOurs(pid));
         if (f.length > 0) forwards = f;
       }, 5);
       try {
