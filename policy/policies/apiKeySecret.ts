@@ -1,7 +1,7 @@
 // api-key-secret: every service container gets a real API key through its env and nowhere else; the
 // service's built-in fallback key (`dev-only-key`) is refused. Messages never contain the key.
 // Whether the env input is a Pulumi secret cannot be seen from a policy (policies receive secrets
-// unwrapped, pulumi/pulumi-policy#241); the offline gate checks that part (ops/analyzerGateChecks.ts).
+// unwrapped, pulumi/pulumi-policy#241); the offline gate checks that part (gate/analyzerGateChecks.ts).
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { API_KEY_VAR, envEntries, laneOf, SERVICE_FALLBACK_API_KEY, violation } from "./model";

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, loadStackConfig } from "../../lib/config/load";
-import { createScratchCheckout } from "../../lib/scratchCheckout";
+import { createScratchCheckout } from "../../gate/scratchCheckout";
 import { runStack, committedConfig, NS } from "../harness/stack";
 
 const checkout = createScratchCheckout();

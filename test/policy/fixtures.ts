@@ -1,8 +1,8 @@
 // A synthetic stack shaped like docs/architecture.md (the registrations the program makes), as
 // RecordedResource values with serialized inputs (the container envs are a secret), plus small
 // immutable mutation helpers. Independent of the real program, so each policy can be tested alone.
-import type { RecordedResource } from "../../lib/mockRun";
-import { isSecret, SECRET_SIG, SECRET_SIG_VALUE, unwrapSecrets } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
+import { isSecret, SECRET_SIG, SECRET_SIG_VALUE, unwrapSecrets } from "../../gate/mockRun";
 
 export const REVISION = "0123456789abcdef0123456789abcdef01234567";
 export const API_KEY = "k3y-that-must-never-be-printed-0123456789";

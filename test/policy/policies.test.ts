@@ -2,8 +2,8 @@
 // shaped like docs/architecture.md: the compliant stack passes, each violation is reported by the
 // right policy at the right level with resource, field, value and fix, and the API key never
 // appears in any output.
-import type { RecordedResource } from "../../lib/mockRun";
-import { GateResult } from "../../ops/analyzerGate";
+import type { RecordedResource } from "../../gate/mockRun";
+import { GateResult } from "../../gate/analyzerGate";
 import { API_KEY, find, mutate, REVISION, setEnv, syntheticStack, T, without } from "./fixtures";
 import { of, openPack, PackSession, refusedBy } from "./packHarness";
 

@@ -5,7 +5,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_DIR } from "../../ops/policyCheck";
+import { PROJECT_DIR } from "../../gate/policyCheck";
 
 interface Run {
   code: number;
@@ -37,7 +37,7 @@ test("npm run policy:check passes the committed stack and refuses it under a str
   fs.writeFileSync(strict, JSON.stringify({ "unique-host-ports": { reservedPorts: [28086] }, "no-privileged": "mandatory" }));
   const [ok, refused] = await Promise.all([
     run("npm", ["run", "--silent", "policy:check"]),
-    run(tsNode, ["--transpile-only", "ops/policyCheck.ts", "--policy-pack-config", strict]),
+    run(tsNode, ["--transpile-only", "gate/policyCheck.ts", "--policy-pack-config", strict]),
   ]);
 
   expect(ok.stderr).not.toMatch(/policy:check failed/);
@@ -55,7 +55,7 @@ test("npm run policy:check passes the committed stack and refuses it under a str
 }, 120000);
 
 test("a usage error exits 2", async () => {
-  const bad = await run(tsNode, ["--transpile-only", "ops/policyCheck.ts", "--bogus", "x"]);
+  const bad = await run(tsNode, ["--transpile-only", "gate/policyCheck.ts", "--bogus", "x"]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain("unknown option --bogus");
 });

@@ -1,7 +1,7 @@
 // The real program (index.ts with the committed Pulumi.hemma.yaml, under mocks) through the real
 // pack: the committed stack passes, and each dangerous change to its registrations or config is
 // refused by the policy that owns it.
-import type { RecordedResource } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
 import { runStack } from "../harness/stack";
 import { find, mutate, setEnv, T } from "./fixtures";
 import { of, openPack, PackSession, refusedBy } from "./packHarness";

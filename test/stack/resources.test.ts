@@ -1,7 +1,7 @@
 // The committed hemma stack under mocks: every resource input that matters for running the
 // service on Hemma's GPU, keeping data safe and staying on loopback.
 import { runStack, scratchCheckout, StackRun } from "../harness/stack";
-import type { RecordedResource } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";

@@ -2,8 +2,8 @@
 // `retainOnDelete` (AnalyzerResourceOptions has no such field) and whether an input is a Pulumi
 // secret (policies receive secrets unwrapped, pulumi/pulumi-policy#241). They reuse the pack's own
 // recognition code and are reported under the pack policy they complete, at its configured level.
-import type { RecordedResource } from "../lib/mockRun";
-import { isSecret, unwrapSecrets } from "../lib/mockRun";
+import type { RecordedResource } from "./mockRun";
+import { isSecret, unwrapSecrets } from "./mockRun";
 import { API_KEY_VAR, asArray, stackLanes, StackResourceView, violation } from "../policy/policies/model";
 import { dataVolumes, NAME as PROTECTED_DATA } from "../policy/policies/protectedData";
 import { NAME as API_KEY_SECRET } from "../policy/policies/apiKeySecret";

@@ -5,8 +5,8 @@
 // Exit 0: no mandatory violation; 1: refused; 2: the gate itself failed.
 import * as fs from "fs";
 import * as path from "path";
-import { readStackFile, RecordedResource, runProgramUnderMocks } from "../lib/mockRun";
-import { createScratchCheckout } from "../lib/scratchCheckout";
+import { readStackFile, RecordedResource, runProgramUnderMocks } from "./mockRun";
+import { createScratchCheckout } from "./scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";
 import { PolicyPackConfigFile, readPolicyConfigFile } from "./analyzerConfig";
 import { GateResult, runGate } from "./analyzerGate";

@@ -1,6 +1,6 @@
 // One policy run over recorded registrations, in the engine's order: GetAnalyzerInfo, Configure,
 // Analyze for every resource, AnalyzeStack once; then the gate's engine-side checks and the report.
-import type { RecordedResource } from "../lib/mockRun";
+import type { RecordedResource } from "./mockRun";
 import { AnalyzerClient, Diagnostic, PackInfo, PolicyConfigMap } from "./analyzerClient";
 import { buildPolicyConfig, PolicyPackConfigFile } from "./analyzerConfig";
 import { gateChecks } from "./analyzerGateChecks";
