@@ -1,7 +1,7 @@
 // Test harness: runs the real index.ts under mocks with the committed Pulumi.hemma.yaml values
 // (plus per-test overrides) and gives typed access to the recorded registrations.
 import * as path from "path";
-import type { MockRunResult, RecordedResource } from "../../gate/mockRun";
+import type { MockRunResult, PreviewCase, RecordedResource } from "../../gate/mockRun";
 import { createScratchCheckout, ScratchCheckout } from "../../gate/scratchCheckout";
 
 export const PROGRAM_DIR = path.resolve(__dirname, "..", "..");
@@ -26,6 +26,8 @@ export interface StackRunOptions {
   unset?: string[];
   secretKeys?: string[];
   preview?: boolean;
+  /** With preview: which preview the engine runs (first deploy, new revision, unchanged stack). */
+  previewCase?: PreviewCase;
 }
 
 /** The committed stack config with the source pointed at a scratch checkout. */
@@ -33,7 +35,7 @@ export function committedConfig(options: StackRunOptions = {}): Record<string, s
   // Loaded inside the call so each test sees the file as committed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { readStackFile } = require("../../gate/mockRun") as typeof import("../../gate/mockRun");
-  const config = readStackFile(PROGRAM_DIR, "hemma");
+  const config = readStackFile(PROGRAM_DIR, "hemma"); // encrypted values: secret stand-ins
   const src = scratchCheckout();
   const source = JSON.parse(config[`${NS}:source`] ?? "{}");
   config[`${NS}:source`] = JSON.stringify({ ...source, path: src.dir });
@@ -57,8 +59,12 @@ export async function runStack(options: StackRunOptions = {}, onRegister?: (r: R
       programDir: PROGRAM_DIR,
       stack: "hemma",
       config,
-      secretConfigKeys: (options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+      secretConfigKeys: [
+        ...(options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+        ...require("../../gate/mockRun").readStackConfig(PROGRAM_DIR, "hemma").secretKeys,
+      ],
       preview: options.preview ?? false,
+      previewCase: options.previewCase,
       onRegister,
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       loadProgram: () => require(path.join(PROGRAM_DIR, "index.ts")),
