@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     const previews = [];
     for (const previewCase of opts.previewCases ?? PREVIEW_CASES) {
       const resources = await recordStack(opts, previewCase);
-      console.log(`Recorded ${resources.length} resources of stack ${opts.stack} under mocks at a ${previewCase} preview${opts.sourceDir ? "" : " (scratch source checkout)"}.`);
+      console.log(`Recorded ${resources.length} resources of stack ${opts.stack} under mocks at the ${previewCase} preview${opts.sourceDir ? "" : " (scratch source checkout)"}.`);
       previews.push({ previewCase, resources });
     }
     const results = await checkPreviews(previews, opts.packDir, policyConfig);

@@ -16,7 +16,7 @@ interface Run {
 
 function run(cmd: string, args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: PROJECT_DIR, timeout: 90000, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { cwd: PROJECT_DIR, timeout: 280000, env: { ...process.env, NO_COLOR: "1" } }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 99) : 0;
       resolve({ code, stdout, stderr });
     });

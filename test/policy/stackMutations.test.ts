@@ -72,6 +72,9 @@ const mutations: [string, string, () => RecordedResource[]][] = [
     () => mutate(committed(), T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", "dev-only-key"))],
   ["set the eval CPU unlock without a recorded decision", "gpu-first-env",
     () => mutate(committed(), T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY", "1"))],
+  ["mount eval's data volume in prod and prod's in eval", "data-root-separation",
+    () => mutate(mutate(committed(), T.container, "prod", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-eval-data")),
+      T.container, "eval", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-prod-data"))],
   ["drop the eval smoke verification", "verification-present",
     () => committed().filter((r) => r.name !== "eval-verify-smoke")],
   ["drop /dev/kfd from prod", "gpu-devices",
@@ -101,12 +104,22 @@ test.each(mutations)("%s is refused by %s", async (_what, policy, make) => {
   expect(of(result, policy)[0].message).toMatch(new RegExp(`^.*\\n${policy}: \\S+ \\(\\S+\\) field .+ is .+; .+`));
 });
 
-test("an eval CPU decision in stack config is refused until the policy config records it", async () => {
-  const run = await runStack({ preview: true, previewCase, set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } });
-  const before = await refusal(run.resources);
-  expect(refusedBy(before)).toEqual(["gpu-first-env"]);
-  expect(of(before, "gpu-first-env")[0].message).toContain("eval (docker:index/container:Container) field envs");
-  const recorded = await refusal(run.resources, { "gpu-first-env": { evalCpuDecision: "ADR-0007" } });
+test("an eval CPU decision in stack config is refused by the program itself until the pack config records it", async () => {
+  // The program checks it before registering anything (policy/policies/invariants.ts, shared with
+  // gpu-first-env), so a hand-run `pulumi up` without --policy-pack refuses it too.
+  await expect(runStack({ preview: true, previewCase, set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } }))
+    .rejects.toThrow(/evalCpu\.cpuOnlyDecision = "ADR-0007": .*"gpu-first-env": \{"evalCpuDecision": "ADR-0007"\}/);
+  // The pack: eval's CPU unlock passes only with the decision recorded in the pack config.
+  const unlocked = mutate(committed(), T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY", "1"));
+  expect(refusedBy(await refusal(unlocked))).toEqual(["gpu-first-env"]);
+  const recorded = await refusal(unlocked, { "gpu-first-env": { evalCpuDecision: "ADR-0007" } });
+  expect(recorded.undecided).toEqual([]);
   expect(recorded.diagnostics).toEqual([]);
+});
+
+test("swapping the lanes' data volumes in config is refused by the program (issue 12)", async () => {
+  await expect(runStack({ preview: true, previewCase, set: { lanes: {
+    prod: { dataVolume: "sir-convert-a-lot-eval-data" }, eval: { dataVolume: "sir-convert-a-lot-prod-data" },
+  } } })).rejects.toThrow(/lanes\.prod\.dataVolume .*named for lane eval/);
 });
 });
