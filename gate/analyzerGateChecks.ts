@@ -1,12 +1,11 @@
-// Checks the offline gate adds for facts the Analyzer protocol does not carry to a policy pack:
-// `retainOnDelete` (AnalyzerResourceOptions has no such field) and whether an input is a Pulumi
-// secret (policies receive secrets unwrapped, pulumi/pulumi-policy#241). They reuse the pack's own
-// recognition code and are reported under the pack policy they complete, at its configured level.
+// The engine-side half of the checks the Analyzer protocol does not carry to a policy pack: the gate
+// hands the pack's own code (policy/policies/gateOnly.ts) what the registrations show
+// (retainOnDelete, secret markers) and reports its findings under the pack policy they complete,
+// at that policy's configured level. No policy decision is made here.
 import type { RecordedResource } from "./mockRun";
-import { isSecret, unwrapSecrets } from "./mockRun";
-import { API_KEY_VAR, asArray, stackLanes, StackResourceView, violation } from "../policy/policies/model";
-import { dataVolumes, NAME as PROTECTED_DATA } from "../policy/policies/protectedData";
-import { NAME as API_KEY_SECRET } from "../policy/policies/apiKeySecret";
+import { unwrapSecrets } from "./mockRun";
+import { gateOnlyFindings, RegistrationFacts } from "../policy/policies/gateOnly";
+import { StackResourceView } from "../policy/policies/model";
 import { Diagnostic, PolicyConfigMap } from "./analyzerClient";
 
 export const GATE_PACK = "policy-check-gate";
@@ -35,44 +34,15 @@ export function stackViews(resources: RecordedResource[]): Map<StackResourceView
   return out;
 }
 
-function diag(policy: string, description: string, level: Diagnostic["level"], urn: string, message: string): Diagnostic {
-  return { policyName: policy, policyPackName: GATE_PACK, policyPackVersion: "0", description, message: `${description}\n${message}`, level, urn };
-}
-
-/** True when the env entry carrying the API key is a secret (the whole list, or that element). */
-function apiKeyIsSecret(envs: unknown): boolean {
-  if (isSecret(envs)) return true;
-  return asArray(envs).every((e) => {
-    const plain = unwrapSecrets(e);
-    return typeof plain !== "string" || !plain.startsWith(`${API_KEY_VAR}=`) || isSecret(e);
-  });
-}
-
 export function gateChecks(resources: RecordedResource[], config: PolicyConfigMap): Diagnostic[] {
   const views = stackViews(resources);
-  const all = [...views.keys()];
+  const facts = new Map<StackResourceView, RegistrationFacts>();
+  for (const [v, r] of views) facts.set(v, { retainOnDelete: r.options.retainOnDelete, wireEnvs: r.inputs.envs });
   const out: Diagnostic[] = [];
-
-  const protectLevel = config[PROTECTED_DATA]?.level ?? "mandatory";
-  if (protectLevel !== "disabled") {
-    for (const [v, why] of dataVolumes(all)) {
-      if (!views.get(v)!.options.retainOnDelete) {
-        out.push(diag(PROTECTED_DATA, "Data volumes are retained on delete (checked by the offline gate: retainOnDelete is not sent to policy packs).",
-          protectLevel, v.urn, violation(PROTECTED_DATA, v, "options.retainOnDelete", `false (data volume: ${why})`, "register it with { protect: true, retainOnDelete: true }")));
-      }
-    }
-  }
-
-  const keyLevel = config[API_KEY_SECRET]?.level ?? "mandatory";
-  if (keyLevel !== "disabled") {
-    for (const lane of stackLanes(all)) {
-      const raw = views.get(lane.container as StackResourceView)!.inputs.envs;
-      if (raw !== undefined && !apiKeyIsSecret(raw)) {
-        out.push(diag(API_KEY_SECRET, "The API key reaches containers only as a Pulumi secret (checked by the offline gate: policy packs see secrets unwrapped).",
-          keyLevel, lane.container.urn, violation(API_KEY_SECRET, lane.container, `envs ${API_KEY_VAR}`, "[a plain, non-secret value]",
-            "build the env from a secret Output (config apiKey set with --secret, or the generated RandomPassword result)")));
-      }
-    }
+  for (const f of gateOnlyFindings(facts)) {
+    const level = config[f.policy]?.level ?? "mandatory";
+    if (level === "disabled") continue;
+    out.push({ policyName: f.policy, policyPackName: GATE_PACK, policyPackVersion: "0", description: f.description, message: `${f.description}\n${f.message}`, level, urn: f.urn });
   }
   return out;
 }

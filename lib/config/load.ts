@@ -111,9 +111,12 @@ function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]
   return revision;
 }
 
+/** Names the policy pack config file instead of policy/config.<stack>.json (tests, other checkouts). */
+export const POLICY_CONFIG_ENV = "SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG";
+
 /** The recorded eval CPU decision of the stack's policy pack config (policy/config.<stack>.json), if any. */
 function packEvalCpuDecision(projectDir: string, stack: string): string | undefined {
-  const file = path.join(projectDir, "policy", `config.${stack}.json`);
+  const file = process.env[POLICY_CONFIG_ENV] || path.join(projectDir, "policy", `config.${stack}.json`);
   if (!fs.existsSync(file)) return undefined;
   try {
     const doc = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { evalCpuDecision?: unknown } | undefined>;

@@ -1,5 +1,8 @@
 // The committed hemma stack under mocks: every resource input that matters for running the
 // service on Hemma's GPU, keeping data safe and staying on loopback.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { runStack, scratchCheckout, StackRun } from "../harness/stack";
 import type { RecordedResource } from "../../gate/mockRun";
 
@@ -232,7 +235,11 @@ describe("stack variants", () => {
   });
 
   test("a recorded eval CPU decision keeps eval's CPU-only default, prod stays locked", async () => {
-    const run = await runStack({ set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } });
+    // The program accepts the decision only when the pack config records it too (policy/policies/invariants.ts).
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pack-config-")), "config.hemma.json");
+    fs.writeFileSync(file, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-0007" } }));
+    process.env.SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG = file;
+    const run = await runStack({ set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } }).finally(() => delete process.env.SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG);
     expect(envMap(run, run.named(CONTAINER, "eval")).SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY).toBe("1");
     expect(envMap(run, run.named(CONTAINER, "prod")).SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY).toBeUndefined();
   });
