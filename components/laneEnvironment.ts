@@ -35,9 +35,16 @@ export function laneEnvironment(args: LaneEnvironmentArgs): Record<string, strin
   return env;
 }
 
-/** `KEY=value` list for docker, with the API key appended as a secret (the whole list becomes secret). */
-export function containerEnvs(plain: Record<string, string>, apiKey: pulumi.Input<string>): pulumi.Output<string[]> {
-  return pulumi
-    .secret(apiKey)
-    .apply((key) => [...Object.entries(plain).map(([k, v]) => `${k}=${v}`), `${API_KEY_ENV}=${key}`]);
+/**
+ * `KEY=value` list for docker: every plain variable as its own known element, and the API key as
+ * one more element that alone is a secret. At a first-deploy preview the generated key is unknown;
+ * the engine then sends only that element as unknown (not the whole list), so the policy pack still
+ * decides from every other variable (@pulumi/policy v1.21.0 sdk/nodejs/policy/proxy.ts throws only
+ * when a policy reads the unknown element itself).
+ */
+export function containerEnvs(plain: Record<string, string>, apiKey: pulumi.Input<string>): pulumi.Input<string>[] {
+  return [
+    ...Object.entries(plain).map(([k, v]) => `${k}=${v}`),
+    pulumi.secret(pulumi.interpolate`${API_KEY_ENV}=${apiKey}`),
+  ];
 }

@@ -25,7 +25,7 @@ import { toRecords } from "./historyRecords";
 import { dockerExecFor, inspectImage, labelDisagrees } from "./hemmaDocker";
 import { OpsContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { policyPackArgs } from "./policyPackArgs";
+import { policyPackArgs } from "../gate/policyPackArgs";
 import { PulumiCli } from "./pulumiCli";
 import { ConfigJson } from "./pulumiSchemas";
 import { describeRestore, planConfigRestore } from "./rollbackConfig";

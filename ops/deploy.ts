@@ -11,7 +11,7 @@
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
 import { parseToolFlags, runAsScript, runTool } from "./toolMain";
-import { policyPackArgs } from "./policyPackArgs";
+import { policyPackArgs } from "../gate/policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { describeLock, stackLocks } from "./backendLock";
 import { refuseIfPending } from "./stackPending";

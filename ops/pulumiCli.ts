@@ -8,7 +8,7 @@ import { z } from "zod";
 import { historyPageSchema, HistoryEntry } from "./historySchema";
 import { OpsContext } from "./opsContext";
 import { OpsError } from "./opsError";
-import { policyPackArgs } from "./policyPackArgs";
+import { policyPackArgs } from "../gate/policyPackArgs";
 import {
   ConfigJson,
   configJsonSchema,

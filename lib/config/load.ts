@@ -6,7 +6,11 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { readCheckoutState } from "../git";
-import { configSchema, KNOWN_KEYS, ParsedConfig, SECRET_KEYS, STRING_KEYS } from "./schema";
+import { configSchema, KNOWN_KEYS, LANES, ParsedConfig, SECRET_KEYS, STRING_KEYS } from "./schema";
+import {
+  apiKeyProblem, dataVolumeSeparationProblems, evalCpuUnlockProblem, gpuDeviceProblems, gpuGroupProblems,
+  laneOwnershipProblems, loopbackProblem, Problem, rocmPinProblems,
+} from "../../policy/policies/invariants";
 
 export interface ConfigIssue {
   key: string;
@@ -107,6 +111,47 @@ function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]
   return revision;
 }
 
+/** Names the policy pack config file instead of policy/config.<stack>.json (tests, other checkouts). */
+export const POLICY_CONFIG_ENV = "SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG";
+
+/** The recorded eval CPU decision of the stack's policy pack config (policy/config.<stack>.json), if any. */
+function packEvalCpuDecision(projectDir: string, stack: string): string | undefined {
+  const file = process.env[POLICY_CONFIG_ENV] || path.join(projectDir, "policy", `config.${stack}.json`);
+  if (!fs.existsSync(file)) return undefined;
+  try {
+    const doc = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, { evalCpuDecision?: unknown } | undefined>;
+    const v = doc["gpu-first-env"]?.evalCpuDecision;
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined; // the gate and the engine report a broken pack config themselves
+  }
+}
+
+/**
+ * The pack's mandatory invariants that config alone decides (policy/policies/invariants.ts, the
+ * definitions the pack uses), so a `pulumi up` without `--policy-pack` refuses them too.
+ */
+function invariantIssues(cfg: ParsedConfig, projectDir: string, stack: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (key: string, value: unknown, problems: (Problem | undefined)[]) => {
+    for (const p of problems) if (p) issues.push({ key, value: show(key, value), reason: `${p.bad}: ${p.fix} (mandatory policy invariant)` });
+  };
+  add("gpu.devices", cfg.gpu.devices, gpuDeviceProblems(cfg.gpu.devices));
+  add("gpu.groups", cfg.gpu.groups, gpuGroupProblems(cfg.gpu.groups));
+  add("bindAddress", cfg.bindAddress, [loopbackProblem(cfg.bindAddress)]);
+  const pins = rocmPinProblems(cfg.torch.indexUrl, { torchVersion: cfg.torch.torchVersion, torchvisionVersion: cfg.torch.torchvisionVersion, torchaudioVersion: cfg.torch.torchaudioVersion });
+  for (const p of pins) add(p.field === "index" ? "torch.indexUrl" : p.field === "versions" ? "torch" : `torch.${p.field}`, undefined, [p]);
+  add("lanes", undefined, dataVolumeSeparationProblems(Object.fromEntries(LANES.map((l) => [l, cfg.lanes[l].dataVolume])), cfg.modelCache.volume));
+  for (const lane of LANES) {
+    for (const p of laneOwnershipProblems(lane, cfg.lanes[lane].profile, cfg.lanes[lane].dataVolume)) {
+      add(`lanes.${lane}.${p.field}`, cfg.lanes[lane][p.field as "profile" | "dataVolume"], [p]);
+    }
+  }
+  if (cfg.apiKey !== undefined) add("apiKey", undefined, [apiKeyProblem(cfg.apiKey)]);
+  add("evalCpu.cpuOnlyDecision", cfg.evalCpu.cpuOnlyDecision, [evalCpuUnlockProblem(cfg.evalCpu.cpuOnlyDecision, packEvalCpuDecision(projectDir, stack))]);
+  return issues;
+}
+
 /**
  * Parses the given raw config (defaults to the running program's config) into a StackConfig.
  * Throws ConfigError, before any resource is registered, when anything is wrong.
@@ -131,6 +176,7 @@ export function loadStackConfig(options: { raw?: Record<string, string>; project
     throw new ConfigError(issues);
   }
   const cfg = parsed.data;
+  issues.push(...invariantIssues(cfg, projectDir, stack));
   const sourceDir = path.resolve(projectDir, cfg.source.path);
   const revision = cfg.image.build ? checkSource(cfg, sourceDir, issues) : cfg.revision;
   if (issues.length > 0 || revision === undefined) throw new ConfigError(issues);

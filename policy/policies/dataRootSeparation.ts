@@ -4,6 +4,7 @@
 // lies inside another's.
 import { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
+import { laneOwnershipProblems } from "./invariants";
 import { evalRoot, Lane, laneDataRoot, Mount, mounts, pathWithin, prodRoot, show, stackLanes, StackResourceView, violation } from "./model";
 
 export const NAME = "data-root-separation";
@@ -55,6 +56,17 @@ export const dataRootSeparation: StackValidationPolicy = {
       if (p.resolved === e.resolved) {
         reportViolation(violation(NAME, c, `envs ${e.source}`, `${show(e.value)} (same as the prod root from ${p.source})`,
           "give prod and eval different data directories (readiness reports data_root_configuration_collision otherwise)"), c.urn);
+      }
+    }
+
+    // 1b. A lane's profile and data volume belong to it (invariants.ts laneOwnershipProblems).
+    for (const { lane, mounts: ms } of lanes) {
+      const c = lane.container;
+      const root = laneDataRoot(lane);
+      const data = ms.find((m) => m.kind === "volume" && m.target !== undefined && pathWithin(root.resolved, m.target));
+      for (const p of laneOwnershipProblems(lane.lane, lane.profile, data?.source ?? "")) {
+        const field = p.field === "profile" ? "command (profile)" : `${data?.field ?? "volumes"}.volumeName`;
+        reportViolation(violation(NAME, c, field, p.bad, p.fix), c.urn);
       }
     }
 

@@ -3,6 +3,7 @@
 // without /dev/kfd and /dev/dri reported ready and ran nothing on the GPU).
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
+import { gpuGroupProblems, REQUIRED_GPU_DEVICES, REQUIRED_GPU_GROUPS } from "./invariants";
 import { asArray, asRecord, asString, laneOf, show, violation } from "./model";
 
 export const NAME = "gpu-devices";
@@ -12,13 +13,13 @@ export interface GpuDevicesConfig {
   devices: string[];
   /** Groups every service container must join. */
   groups: string[];
-  /** Numeric GIDs accepted in place of a group name, e.g. {"render": ["992"]}. */
+  /** Numeric GIDs tied to a group name, e.g. {"render": ["992"]}. Optional: any numeric GID stands for one missing group (invariants.ts). */
   acceptedGids: Record<string, (string | number)[]>;
 }
 
 export const DEFAULTS: GpuDevicesConfig = {
-  devices: ["/dev/kfd", "/dev/dri"],
-  groups: ["video", "render"],
+  devices: REQUIRED_GPU_DEVICES,
+  groups: REQUIRED_GPU_GROUPS,
   acceptedGids: {},
 };
 
@@ -58,13 +59,7 @@ export const gpuDevices: ResourceValidationPolicy = {
       }
     }
     const joined = asArray(args.props.groupAdds).map((g) => String(g));
-    for (const group of cfg.groups) {
-      const accepted = [group, ...(cfg.acceptedGids[group] ?? []).map((g) => String(g))];
-      if (!accepted.some((g) => joined.includes(g))) {
-        const gidHint = cfg.acceptedGids[group]?.length ? ` or one of the accepted GIDs ${show(cfg.acceptedGids[group].map(String))}` : "";
-        reportViolation(violation(NAME, args, "groupAdds", `${show(joined)} (missing ${group})`,
-          `add "${group}"${gidHint}; numeric host GIDs count only when listed in the ${NAME} policy config acceptedGids`));
-      }
-    }
+    const accepted = Object.fromEntries(Object.entries(cfg.acceptedGids).map(([g, ids]) => [g, ids.map(String)]));
+    for (const p of gpuGroupProblems(joined, cfg.groups, accepted)) reportViolation(violation(NAME, args, p.field, p.bad, p.fix));
   },
 };

@@ -2,7 +2,7 @@
 // by image id or digest, and that image is tagged with the 40-hex source revision (never `latest`
 // or another moving tag), so a deploy is pinned to exactly one build of one commit.
 import { StackValidationPolicy } from "@pulumi/policy";
-import { asRecord, asString, imageRepository, isRuntimeImage, labelMap, LABEL_REVISION, REMOTE_IMAGE, show, stackLanes, StackResourceView, violation } from "./model";
+import { asRecord, asString, imageRepository, isRuntimeImage, known, labelMap, LABEL_REVISION, REMOTE_IMAGE, show, stackLanes, StackResourceView, violation } from "./model";
 
 export const NAME = "immutable-image";
 
@@ -42,13 +42,25 @@ export const immutableImage: StackValidationPolicy = {
     }
 
     for (const { lane, container } of lanes) {
-      const image = asString(container.props.image) ?? "";
       const c = container as StackResourceView;
+      const fromStack = (c.propertyDependencies.image ?? []).filter((d) => d.type === REMOTE_IMAGE && isRuntimeImage(d));
+      // At preview the id of an image being built is unknown (pulumi v3.248.0 sends the goal's
+      // inputs, in which an output of a resource not yet created is unknown). Then the id can only
+      // be the runtime image's own output: its property dependency says so, and the image's tag
+      // was checked above.
+      const known_ = known(() => asString(container.props.image) ?? "");
+      if (known_ === undefined) {
+        if (fromStack.length === 0) {
+          reportViolation(violation(NAME, c, "image", "unknown at preview and not taken from the runtime image built in this stack",
+            `set the ${lane} container's image to the runtime RemoteImage's imageId output`), c.urn);
+        }
+        continue;
+      }
+      const image = known_;
       if (!IMAGE_ID.test(image) && !IMAGE_DIGEST.test(image)) {
         reportViolation(violation(NAME, c, "image", show(image), "run the runtime image by id (its imageId output, sha256:...) or digest (repo@sha256:...), never by a tag"), c.urn);
         continue;
       }
-      const fromStack = (c.propertyDependencies.image ?? []).filter((d) => d.type === REMOTE_IMAGE && isRuntimeImage(d));
       if (fromStack.length === 0) {
         reportViolation(violation(NAME, c, "image", `${show(image)} (not taken from the runtime image built in this stack)`,
           `set the ${lane} container's image to the runtime RemoteImage's imageId output`), c.urn);

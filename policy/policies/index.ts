@@ -1,6 +1,7 @@
 // The pack's policy list, in the order they are reported.
 import { Policies } from "@pulumi/policy";
 import { apiKeySecret } from "./apiKeySecret";
+import { apiKeySource } from "./apiKeySource";
 import { logRotation, noPrivileged, readyzHealthcheck, restartPolicy } from "./containerHygiene";
 import { dataRootSeparation } from "./dataRootSeparation";
 import { gpuDevices } from "./gpuDevices";
@@ -23,6 +24,7 @@ export const policies: Policies = [
   protectedData,
   verificationPresent,
   apiKeySecret,
+  apiKeySource,
   readyzHealthcheck,
   restartPolicy,
   logRotation,

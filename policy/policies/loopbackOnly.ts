@@ -5,7 +5,8 @@ import { readConfig, schemaWithDefaults } from "./config";
 import { asString, CONTAINER, portBindings, show, violation } from "./model";
 
 export const NAME = "loopback-only";
-export const LOOPBACK = ["127.0.0.1", "::1"];
+export { LOOPBACK } from "./invariants";
+import { LOOPBACK } from "./invariants";
 
 export interface Exposure {
   /** Docker container name (input `name`) or Pulumi resource name. */

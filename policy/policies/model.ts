@@ -8,6 +8,7 @@ export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 export const VOLUME = "docker:index/volume:Volume";
 export const LOCAL_COMMAND = "command:local:Command";
 export const REMOTE_COMMAND = "command:remote:Command";
+export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
 
 export const LABEL_LANE = "org.sir-convert-a-lot.lane";
 export const LABEL_PROFILE = "org.sir-convert-a-lot.profile";
@@ -98,16 +99,38 @@ export interface EnvEntry {
   index: number;
 }
 
-/** `envs` as KEY=value entries (all occurrences, in order). */
+/**
+ * `envs` as KEY=value entries (all occurrences, in order), skipping elements unknown at preview
+ * (the program keeps only the API key in an element of its own that can be unknown; api-key-secret
+ * and api-key-source decide those). A wholly unknown `envs` still throws: nothing can be decided.
+ */
 export function envEntries(props: Record<string, any>): EnvEntry[] {
   const out: EnvEntry[] = [];
-  asArray(props.envs).forEach((raw, index) => {
-    const text = asString(raw);
-    if (text === undefined) return;
+  const list = asArray(props.envs);
+  for (let index = 0; index < list.length; index++) {
+    const text = known(() => asString(list[index]));
+    if (text === undefined) continue;
     const eq = text.indexOf("=");
-    if (eq <= 0) return;
+    if (eq <= 0) continue;
     out.push({ key: text.slice(0, eq), value: text.slice(eq + 1), index });
-  });
+  }
+  return out;
+}
+
+/** Indexes of the `envs` elements that are unknown at preview. */
+export function unknownEnvIndexes(props: Record<string, any>): number[] {
+  const list = asArray(props.envs);
+  const out: number[] = [];
+  for (let index = 0; index < list.length; index++) {
+    let unknown = false;
+    try {
+      void list[index];
+    } catch (err) {
+      if (!isUnknownValueError(err)) throw err;
+      unknown = true;
+    }
+    if (unknown) out.push(index);
+  }
   return out;
 }
 

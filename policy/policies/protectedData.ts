@@ -1,7 +1,7 @@
 // protected-data (stack): the lanes' data volumes (labelled role=data, or mounted at a lane's data
 // root) carry `protect`, so no preview/up/destroy can delete conversion jobs and results.
 // retainOnDelete is not part of the Analyzer protocol (AnalyzerResourceOptions has no such field),
-// so the offline gate checks it from the registration (ops/analyzerGateChecks.ts).
+// so the offline gate checks it from the registration (policy/policies/gateOnly.ts, fed by gate/analyzerGateChecks.ts).
 import { StackValidationPolicy } from "@pulumi/policy";
 import { asString, labelMap, LABEL_ROLE, laneDataRoot, mounts, pathWithin, stackLanes, StackResourceView, violation, VOLUME } from "./model";
 

@@ -2,7 +2,8 @@
 // CUDA or CPU wheel (the upstream `2.10.0+cu128` failure) can never reach Hemma's AMD GPU stack.
 import { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
-import { asRecord, asString, isRuntimeImage, REMOTE_IMAGE, show, violation } from "./model";
+import { rocmPinProblems } from "./invariants";
+import { asRecord, asString, isRuntimeImage, REMOTE_IMAGE, violation } from "./model";
 
 export const NAME = "rocm-torch-pins";
 
@@ -13,8 +14,6 @@ export const VERSION_ARGS = [
   "SIR_CONVERT_A_LOT_TORCHAUDIO_VERSION",
 ];
 
-const ROCM_PIN = /^\d+\.\d+(\.\d+)?\+rocm(\d+(\.\d+)*)$/;
-const ROCM_INDEX_PATH = /\/whl\/rocm(\d+(\.\d+)*)\/?$/;
 
 export interface RocmTorchPinsConfig {
   /** When set (e.g. "7.1"), every pin and the index must carry exactly this ROCm version. */
@@ -35,54 +34,10 @@ export const rocmTorchPins: ResourceValidationPolicy = {
     if (args.props.build === undefined) return args.notApplicable("no build block: the image already exists on the host");
     const cfg = readConfig(args, DEFAULTS);
     const buildArgs = asRecord(asRecord(args.props.build).buildArgs);
-    const rocmSeen = new Set<string>();
-
-    for (const key of VERSION_ARGS) {
-      const value = asString(buildArgs[key]);
-      const field = `build.buildArgs.${key}`;
-      if (value === undefined || value.trim() === "") {
-        reportViolation(violation(NAME, args, field, "(unset, the Dockerfile default applies and can drift)", `pin it exactly, e.g. "2.10.0+rocm7.1"`));
-        continue;
-      }
-      const m = ROCM_PIN.exec(value.trim());
-      if (!m) {
-        const kind = /\+cu\d*/.test(value) ? "a CUDA wheel" : /\+cpu/.test(value) ? "a CPU-only wheel" : "not an exact +rocm wheel version";
-        reportViolation(violation(NAME, args, field, `${show(value)} (${kind})`, `pin the exact ROCm build, e.g. "2.10.0+rocm7.1"; Hemma's GPU is AMD`));
-        continue;
-      }
-      rocmSeen.add(m[2]);
-    }
-
-    const index = asString(buildArgs[INDEX_ARG]);
-    let indexRocm: string | undefined;
-    if (index === undefined || index.trim() === "") {
-      reportViolation(violation(NAME, args, `build.buildArgs.${INDEX_ARG}`, "(unset)", `set it to a ROCm wheel index, e.g. "https://download.pytorch.org/whl/rocm7.1"`));
-    } else {
-      let urlPath: string | undefined;
-      try {
-        const url = new URL(index);
-        urlPath = url.protocol === "https:" || url.protocol === "http:" ? url.pathname : undefined;
-      } catch {
-        urlPath = undefined;
-      }
-      const m = urlPath === undefined ? null : ROCM_INDEX_PATH.exec(urlPath);
-      if (!m) {
-        reportViolation(violation(NAME, args, `build.buildArgs.${INDEX_ARG}`, show(index), `use a ROCm wheel index whose path ends in /whl/rocmX.Y, e.g. "https://download.pytorch.org/whl/rocm7.1"`));
-      } else {
-        indexRocm = m[1];
-        rocmSeen.add(indexRocm);
-      }
-    }
-
-    const wanted = String(cfg.rocmVersion ?? "").trim();
-    if (wanted !== "") {
-      for (const seen of rocmSeen) {
-        if (seen !== wanted) {
-          reportViolation(violation(NAME, args, "build.buildArgs", `built for ROCm ${seen}`, `pin every wheel and the index to ROCm ${wanted} (policy config rocmVersion)`));
-        }
-      }
-    } else if (rocmSeen.size > 1) {
-      reportViolation(violation(NAME, args, "build.buildArgs", `mixing ROCm versions ${show([...rocmSeen].sort())}`, `use one ROCm version for the index and all three wheels${indexRocm ? ` (the index serves ROCm ${indexRocm})` : ""}`));
+    const versions = Object.fromEntries(VERSION_ARGS.map((k) => [k, asString(buildArgs[k])]));
+    for (const p of rocmPinProblems(asString(buildArgs[INDEX_ARG]), versions, String(cfg.rocmVersion ?? ""))) {
+      const field = p.field === "index" ? `build.buildArgs.${INDEX_ARG}` : p.field === "versions" ? "build.buildArgs" : `build.buildArgs.${p.field}`;
+      reportViolation(violation(NAME, args, field, p.bad, p.fix));
     }
   },
 };

@@ -3,7 +3,7 @@
 // command line shows which check they run. Readiness alone proved nothing upstream.
 import { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
-import { asArray, asRecord, LOCAL_COMMAND, REMOTE_COMMAND, stackLanes, StackResourceView, violation } from "./model";
+import { asArray, asRecord, known, LOCAL_COMMAND, REMOTE_COMMAND, stackLanes, StackResourceView, violation } from "./model";
 
 export const NAME = "verification-present";
 
@@ -20,11 +20,18 @@ export const DEFAULTS: VerificationPresentConfig = {
   },
 };
 
-/** What a command runs: its command lines and environment names/values (never printed). */
+/**
+ * What a command runs: its command lines and environment names/values (never printed). Parts
+ * unknown at preview (the generated API key in `environment` at a first deploy) are skipped; the
+ * command lines are built from config and known.
+ */
 function runs(cmd: StackResourceView): string {
   const p = cmd.props;
-  const env = asRecord(p.environment);
-  const parts = [p.create, p.update, ...asArray(p.interpreter), ...Object.keys(env), ...Object.values(env)];
+  const env = known(() => asRecord(p.environment)) ?? {};
+  const interpreter = known(() => asArray(p.interpreter)) ?? [];
+  const parts: unknown[] = [known(() => p.create), known(() => p.update)];
+  for (let i = 0; i < interpreter.length; i++) parts.push(known(() => interpreter[i]));
+  for (const k of Object.keys(env)) parts.push(k, known(() => env[k]));
   return parts.filter((x): x is string => typeof x === "string").join("\n");
 }
 

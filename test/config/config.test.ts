@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, loadStackConfig } from "../../lib/config/load";
-import { createScratchCheckout } from "../../lib/scratchCheckout";
+import { createScratchCheckout } from "../../gate/scratchCheckout";
 import { runStack, committedConfig, NS } from "../harness/stack";
 
 const checkout = createScratchCheckout();
@@ -193,5 +193,33 @@ describe("in the program", () => {
 
   test("an API key stored in plain config is refused", async () => {
     await expect(runStack({ set: { apiKey: "p".repeat(30) } })).rejects.toThrow(/apiKey = \[secret\]: is stored in plain text/);
+  });
+});
+
+describe("mandatory policy invariants, shared with the pack (policy/policies/invariants.ts)", () => {
+  test("swapping the lanes' data volumes is refused (issue 12)", () => {
+    const issues = issuesOf({ lanes: { prod: { dataVolume: "sir-convert-a-lot-eval-data" }, eval: { dataVolume: "sir-convert-a-lot-prod-data" } } });
+    expect(issues.map((i) => i.key).sort()).toEqual(["lanes.eval.dataVolume", "lanes.prod.dataVolume"]);
+    expect(issues[0].reason).toMatch(/named for lane (prod|eval)/);
+  });
+  test("swapping the lanes' profiles is refused (issue 12)", () => {
+    const issues = issuesOf({ lanes: { prod: { profile: "eval" }, eval: { profile: "prod" } } });
+    expect(issues.map((i) => i.key).sort()).toEqual(["lanes.eval.profile", "lanes.prod.profile"]);
+  });
+  test("numeric GIDs in gpu.groups pass with no policy setting (issue 11); one GID cannot stand for both groups", () => {
+    expect(load({ gpu: { groups: ["44", "992"] } }).gpu.groups).toEqual(["44", "992"]);
+    expect(reasonFor({ gpu: { groups: ["992"] } }, "gpu.groups")).toContain("missing render");
+  });
+  test("a GPU device list without /dev/kfd is refused", () => {
+    expect(reasonFor({ gpu: { devices: ["/dev/dri"] } }, "gpu.devices")).toContain("missing /dev/kfd");
+  });
+  test("a non-loopback bind address is refused", () => {
+    expect(reasonFor({ bindAddress: "0.0.0.0" }, "bindAddress")).toContain("bind 127.0.0.1 or ::1");
+  });
+  test("ROCm pins mixing ROCm versions are refused", () => {
+    expect(reasonFor({ torch: { torchVersion: "2.10.0+rocm6.4" } }, "torch")).toContain("mixing ROCm versions");
+  });
+  test("an eval CPU decision not recorded in the pack config is refused", () => {
+    expect(reasonFor({ evalCpu: { cpuOnlyDecision: "ADR-0007" } }, "evalCpu.cpuOnlyDecision")).toContain(`"gpu-first-env": {"evalCpuDecision": "ADR-0007"}`);
   });
 });

@@ -1,8 +1,8 @@
 // Test harness: runs the real index.ts under mocks with the committed Pulumi.hemma.yaml values
 // (plus per-test overrides) and gives typed access to the recorded registrations.
 import * as path from "path";
-import type { MockRunResult, RecordedResource } from "../../lib/mockRun";
-import { createScratchCheckout, ScratchCheckout } from "../../lib/scratchCheckout";
+import type { MockRunResult, PreviewCase, RecordedResource } from "../../gate/mockRun";
+import { createScratchCheckout, ScratchCheckout } from "../../gate/scratchCheckout";
 
 export const PROGRAM_DIR = path.resolve(__dirname, "..", "..");
 export const NS = "sir-convert-a-lot";
@@ -26,14 +26,16 @@ export interface StackRunOptions {
   unset?: string[];
   secretKeys?: string[];
   preview?: boolean;
+  /** With preview: which preview the engine runs (first deploy, new revision, unchanged stack). */
+  previewCase?: PreviewCase;
 }
 
 /** The committed stack config with the source pointed at a scratch checkout. */
 export function committedConfig(options: StackRunOptions = {}): Record<string, string> {
   // Loaded inside the call so each test sees the file as committed.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { readStackFile } = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
-  const config = readStackFile(PROGRAM_DIR, "hemma");
+  const { readStackFile } = require("../../gate/mockRun") as typeof import("../../gate/mockRun");
+  const config = readStackFile(PROGRAM_DIR, "hemma"); // encrypted values: secret stand-ins
   const src = scratchCheckout();
   const source = JSON.parse(config[`${NS}:source`] ?? "{}");
   config[`${NS}:source`] = JSON.stringify({ ...source, path: src.dir });
@@ -48,17 +50,21 @@ export function committedConfig(options: StackRunOptions = {}): Record<string, s
 export async function runStack(options: StackRunOptions = {}, onRegister?: (r: RecordedResource) => void): Promise<StackRun> {
   const config = committedConfig(options);
   let result: MockRunResult | undefined;
-  let runner: typeof import("../../lib/mockRun") | undefined;
+  let runner: typeof import("../../gate/mockRun") | undefined;
   // A fresh module registry per run, so index.ts executes again with this run's config.
   await jest.isolateModulesAsync(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    runner = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
+    runner = require("../../gate/mockRun") as typeof import("../../gate/mockRun");
     result = await runner.runProgramUnderMocks({
       programDir: PROGRAM_DIR,
       stack: "hemma",
       config,
-      secretConfigKeys: (options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+      secretConfigKeys: [
+        ...(options.secretKeys ?? []).map((k) => `${NS}:${k}`),
+        ...require("../../gate/mockRun").readStackConfig(PROGRAM_DIR, "hemma").secretKeys,
+      ],
       preview: options.preview ?? false,
+      previewCase: options.previewCase,
       onRegister,
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       loadProgram: () => require(path.join(PROGRAM_DIR, "index.ts")),
@@ -70,7 +76,7 @@ export async function runStack(options: StackRunOptions = {}, onRegister?: (r: R
 export class StackRun {
   constructor(
     readonly result: MockRunResult,
-    private readonly runner: typeof import("../../lib/mockRun"),
+    private readonly runner: typeof import("../../gate/mockRun"),
   ) {}
 
   get resources(): RecordedResource[] {

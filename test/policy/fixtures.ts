@@ -1,8 +1,8 @@
 // A synthetic stack shaped like docs/architecture.md (the registrations the program makes), as
 // RecordedResource values with serialized inputs (the container envs are a secret), plus small
 // immutable mutation helpers. Independent of the real program, so each policy can be tested alone.
-import type { RecordedResource } from "../../lib/mockRun";
-import { isSecret, SECRET_SIG, SECRET_SIG_VALUE, unwrapSecrets } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
+import { isSecret, SECRET_SIG, SECRET_SIG_VALUE, unwrapSecrets } from "../../gate/mockRun";
 
 export const REVISION = "0123456789abcdef0123456789abcdef01234567";
 export const API_KEY = "k3y-that-must-never-be-printed-0123456789";
@@ -78,7 +78,6 @@ export function syntheticStack(): RecordedResource[] {
       "SIR_CONVERT_A_LOT_GPU_AVAILABLE=1",
       "HF_HOME=/var/cache/sir-convert-a-lot/huggingface",
       ...(name === "eval" ? ["SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY=0", "SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_FALLBACK=0"] : []),
-      `SIR_CONVERT_A_LOT_API_KEY=${API_KEY}`,
     ];
     return resource(T.container, name, {
       name: `sir_convert_a_lot_${name}`,
@@ -91,7 +90,8 @@ export function syntheticStack(): RecordedResource[] {
         { volumeName: data.inputs.name, containerPath: `/var/lib/sir-convert-a-lot/${name}` },
         { volumeName: cache.inputs.name, containerPath: "/var/cache/sir-convert-a-lot" },
       ],
-      envs: secret(envs),
+      // As components/laneEnvironment.ts builds it: plain elements, the API key its own secret element.
+      envs: [...envs, secret(`SIR_CONVERT_A_LOT_API_KEY=${API_KEY}`)],
       labels: [
         { label: "org.sir-convert-a-lot.lane", value: name },
         { label: "org.sir-convert-a-lot.profile", value: name },
@@ -148,14 +148,23 @@ export function mutate(
   const copy = clone(resources);
   const r = find(copy, type, name);
   const secretKeys = Object.keys(r.inputs).filter((k) => isSecret(r.inputs[k]));
+  const secretElements = new Set(Object.entries(r.inputs).flatMap(([k, v]) =>
+    Array.isArray(v) ? v.filter(isSecret).map((e) => `${k}\0${String(unwrapSecrets(e)).split("=")[0]}`) : []));
   const plain = unwrapSecrets(r.inputs) as Record<string, any>;
   edit(plain, r);
-  for (const k of Object.keys(plain)) plain[k] = secretKeys.includes(k) ? secret(plain[k]) : plain[k];
+  for (const k of Object.keys(plain)) {
+    if (secretKeys.includes(k)) plain[k] = secret(plain[k]);
+    // Elements that were secrets (the API key's env element) stay secrets, matched by their KEY=.
+    else if (Array.isArray(plain[k])) {
+      plain[k] = plain[k].map((e: unknown) => (typeof e === "string" && secretElements.has(`${k}\0${e.split("=")[0]}`) ? secret(e) : e));
+    }
+  }
   r.inputs = plain;
   return copy;
 }
 
 export function setEnv(inputs: Record<string, any>, key: string, value: string | undefined): void {
+  // Unknown elements (the wire marker) stay as they are.
   const envs = (inputs.envs as string[]).filter((e) => !e.startsWith(`${key}=`));
   if (value !== undefined) envs.push(`${key}=${value}`);
   inputs.envs = envs;

@@ -1,11 +1,11 @@
 // One policy pack process per test file, started the way the engine starts it, plus helpers to run
 // the gate over registrations and pick out diagnostics.
-import type { RecordedResource } from "../../lib/mockRun";
-import { AnalyzerClient, Diagnostic } from "../../ops/analyzerClient";
-import { PolicyPackConfigFile } from "../../ops/analyzerConfig";
-import { GateResult, runGate } from "../../ops/analyzerGate";
-import { PolicyPackProcess, startPolicyPack } from "../../ops/analyzerPack";
-import { PACK_DIR } from "../../ops/policyCheck";
+import type { RecordedResource } from "../../gate/mockRun";
+import { AnalyzerClient, Diagnostic } from "../../gate/analyzerClient";
+import { PolicyPackConfigFile } from "../../gate/analyzerConfig";
+import { GateResult, runGate } from "../../gate/analyzerGate";
+import { PolicyPackProcess, startPolicyPack } from "../../gate/analyzerPack";
+import { PACK_DIR } from "../../gate/policyCheck";
 
 export interface PackSession {
   pack: PolicyPackProcess;
@@ -15,7 +15,7 @@ export interface PackSession {
 }
 
 export async function openPack(): Promise<PackSession> {
-  const pack = await startPolicyPack({ packDir: PACK_DIR, timeoutMs: 45000 });
+  const pack = await startPolicyPack({ packDir: PACK_DIR, timeoutMs: 150000 });
   const client = new AnalyzerClient(pack.port);
   return {
     pack,

@@ -2,8 +2,9 @@
 // shaped like docs/architecture.md: the compliant stack passes, each violation is reported by the
 // right policy at the right level with resource, field, value and fix, and the API key never
 // appears in any output.
-import type { RecordedResource } from "../../lib/mockRun";
-import { GateResult } from "../../ops/analyzerGate";
+import type { RecordedResource } from "../../gate/mockRun";
+import { unwrapSecrets } from "../../gate/mockRun";
+import { GateResult } from "../../gate/analyzerGate";
 import { API_KEY, find, mutate, REVISION, setEnv, syntheticStack, T, without } from "./fixtures";
 import { of, openPack, PackSession, refusedBy } from "./packHarness";
 
@@ -12,7 +13,7 @@ const base = syntheticStack();
 
 beforeAll(async () => {
   session = await openPack();
-});
+}, 200000);
 afterAll(async () => {
   await session?.close();
 });
@@ -46,6 +47,7 @@ test("the pack describes its policies with their default levels", async () => {
     "protected-data": "stack:mandatory",
     "verification-present": "stack:mandatory",
     "api-key-secret": "resource:mandatory",
+    "api-key-source": "stack:mandatory",
     "readyz-healthcheck": "resource:advisory",
     "restart-policy": "resource:advisory",
     "log-rotation": "resource:advisory",
@@ -66,12 +68,15 @@ describe("gpu-devices", () => {
     expect(msg).toContain(`gpu-devices: prod (${T.container}) field devices is missing /dev/kfd`);
     expect(msg).toContain(`add {hostPath: "/dev/kfd"`);
   });
-  test("a lane missing the render group is refused; an accepted numeric GID passes", async () => {
-    const numeric = mutate(base, T.container, "eval", (i) => (i.groupAdds = ["video", "992"]));
-    const [msg] = await refused(numeric, "gpu-devices");
-    expect(msg).toContain(`field groupAdds is ["video","992"] (missing render)`);
-    const ok = await check(numeric, { "gpu-devices": { acceptedGids: { render: ["992"] } } });
-    expect(of(ok, "gpu-devices")).toEqual([]);
+  test("a lane missing the render group is refused; a numeric GID (README advice) passes without a policy setting (issue 11)", async () => {
+    const missing = mutate(base, T.container, "eval", (i) => (i.groupAdds = ["video"]));
+    const [msg] = await refused(missing, "gpu-devices");
+    expect(msg).toContain(`field groupAdds is ["video"] (missing render)`);
+    const numeric = mutate(base, T.container, "eval", (i) => (i.groupAdds = ["44", "992"]));
+    expect(of(await check(numeric), "gpu-devices")).toEqual([]);
+    // One GID stands for one group: a single GID cannot cover both.
+    const [one] = await refused(mutate(base, T.container, "eval", (i) => (i.groupAdds = ["992"])), "gpu-devices");
+    expect(one).toContain("(missing render)");
   });
   test("a device mapped to another container path is refused", async () => {
     const msgs = await refused(mutate(base, T.container, "prod", (i) => (i.devices[1].containerPath = "/dev/gpu")), "gpu-devices");
@@ -266,7 +271,7 @@ describe("api-key-secret", () => {
   test("envs passed in plain text are refused by the gate's secret check", async () => {
     const s = mutate(base, T.container, "prod", () => undefined);
     const prod = find(s, T.container, "prod");
-    prod.inputs.envs = (prod.inputs.envs as { value: unknown }).value;
+    prod.inputs.envs = unwrapSecrets(prod.inputs.envs);
     const result = await check(s);
     expect(refusedBy(result)).toEqual(["api-key-secret"]);
     expect(of(result, "api-key-secret")[0].message).toContain("[a plain, non-secret value]");
@@ -298,12 +303,26 @@ test("unknown policy names and bad levels in the config are rejected", async () 
   await expect(session.check(base, { "gpu-devices": { groupz: [] } })).rejects.toThrow(/unknown property "groupz"/);
 });
 
-test("values unknown during preview make a policy advisory-skip instead of passing or crashing", async () => {
+test("an image id unknown at preview is decided from its property dependency on the runtime image", async () => {
   const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
   const s = mutate(base, T.container, "prod", (i) => (i.image = UNKNOWN));
   const result = await check(s);
-  expect(result.refused).toBe(false);
-  const [d] = of(result, "immutable-image");
-  expect(d.level).toBe("advisory");
-  expect(d.message).toContain("can't run policy 'immutable-image' from policy pack 'sir-convert-a-lot-hemma@v0.1.0' during preview: string value at .image can't be known during preview");
+  expect(result.undecided).toEqual([]);
+  expect(result.diagnostics).toEqual([]);
+  // The same unknown id from elsewhere (no dependency on the runtime image) is refused.
+  const foreign = mutate(s, T.container, "prod", (_i, r) => (r.propertyDependencies.image = []));
+  const [msg] = await refused(foreign, "immutable-image");
+  expect(msg).toContain("field image is unknown at preview and not taken from the runtime image built in this stack");
+});
+
+test("a lane's data volume and profile belong to it: swapping either between the lanes is refused (issue 12)", async () => {
+  const swapped = mutate(mutate(base, T.container, "prod", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-eval-data")),
+    T.container, "eval", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-prod-data"));
+  const msgs = await refused(swapped, "data-root-separation");
+  expect(msgs.join("\n")).toContain(`prod (docker:index/container:Container) field volumes[0].volumeName is "sir-convert-a-lot-eval-data" (named for lane eval)`);
+  const profiles = mutate(mutate(base, T.container, "prod", (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot-eval"])),
+    T.container, "eval", (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot"]));
+  const result = await check(profiles);
+  expect(result.refused).toBe(true);
+  expect(of(result, "data-root-separation").map((d) => d.message).join("\n")).toContain(`field command (profile) is "eval" (lane prod)`);
 });

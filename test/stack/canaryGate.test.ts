@@ -21,7 +21,7 @@
 //   nothing and compute nothing, local/commandController.go), and the old outputs for a same step.
 import * as path from "path";
 import { committedConfig, NS, PROGRAM_DIR, runStack, StackRun, StackRunOptions } from "../harness/stack";
-import type { RecordedResource } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
 import { commandPlan, containerPlan } from "./providerModel";
 
 const COMMAND = "command:local:Command";
@@ -60,11 +60,11 @@ async function runCase(
   preview: boolean,
 ): Promise<{ run: StackRun; stored: Map<string, Stored> }> {
   const stored = new Map<string, Stored>();
-  let result: import("../../lib/mockRun").MockRunResult | undefined;
-  let runner: typeof import("../../lib/mockRun") | undefined;
+  let result: import("../../gate/mockRun").MockRunResult | undefined;
+  let runner: typeof import("../../gate/mockRun") | undefined;
   await jest.isolateModulesAsync(async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    runner = require("../../lib/mockRun") as typeof import("../../lib/mockRun");
+    runner = require("../../gate/mockRun") as typeof import("../../gate/mockRun");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const output = require("@pulumi/pulumi/output") as { isUnknown(v: unknown): boolean; unknown: unknown };
     const echo = runner.echoMocks;

@@ -10,7 +10,7 @@
 // - log_opts is ForceNew and the read after create stores what the daemon reports, daemon.json's
 //   default log-opts included.
 import { runStack, StackRun } from "../harness/stack";
-import type { RecordedResource } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
 import { appliedByContainerUpdate, changedKeys, containerPlan, containerStateAfterCreate, DaemonModel, PLAIN_DAEMON } from "./providerModel";
 
 const CONTAINER = "docker:index/container:Container";

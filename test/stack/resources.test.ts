@@ -1,11 +1,21 @@
 // The committed hemma stack under mocks: every resource input that matters for running the
 // service on Hemma's GPU, keeping data safe and staying on loopback.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { runStack, scratchCheckout, StackRun } from "../harness/stack";
-import type { RecordedResource } from "../../lib/mockRun";
+import type { RecordedResource } from "../../gate/mockRun";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const VOLUME = "docker:index/volume:Volume";
+
+/** The API key is its own envs element, and that element is a secret (components/laneEnvironment.ts). */
+function apiKeyElementIsSecret(run: StackRun, container: RecordedResource): boolean {
+  const envs = container.inputs.envs as unknown[];
+  const key = envs.filter((e) => String((run.plain({ inputs: { e } } as unknown as RecordedResource) as { e: unknown }).e).startsWith("SIR_CONVERT_A_LOT_API_KEY="));
+  return key.length === 1 && run.isSecret(key[0]) && envs.filter((e) => run.isSecret(e)).length === 1;
+}
 
 function envMap(run: StackRun, container: RecordedResource): Record<string, string> {
   const envs = run.plain(container).envs as string[];
@@ -131,7 +141,7 @@ describe("committed hemma stack", () => {
     expect(password.options.additionalSecretOutputs).toContain("result");
     for (const lane of ["prod", "eval"]) {
       const container = run.named(CONTAINER, lane);
-      expect(run.isSecret(container.inputs.envs)).toBe(true);
+      expect(apiKeyElementIsSecret(run, container)).toBe(true);
       const env = envMap(run, container);
       expect(env.SIR_CONVERT_A_LOT_API_KEY).toMatch(/^mock-/);
       expect(env.SIR_CONVERT_A_LOT_API_KEY).not.toBe("dev-only-key");
@@ -219,13 +229,17 @@ describe("stack variants", () => {
     const run = await runStack({ set: { apiKey: key }, secretKeys: ["apiKey"] });
     expect(run.ofType("random:index/randomPassword:RandomPassword")).toHaveLength(0);
     const container = run.named(CONTAINER, "prod");
-    expect(run.isSecret(container.inputs.envs)).toBe(true);
+    expect(apiKeyElementIsSecret(run, container)).toBe(true);
     expect(envMap(run, container).SIR_CONVERT_A_LOT_API_KEY).toBe(key);
     expect(run.isSecret(run.result.outputs.apiKey)).toBe(true);
   });
 
   test("a recorded eval CPU decision keeps eval's CPU-only default, prod stays locked", async () => {
-    const run = await runStack({ set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } });
+    // The program accepts the decision only when the pack config records it too (policy/policies/invariants.ts).
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pack-config-")), "config.hemma.json");
+    fs.writeFileSync(file, JSON.stringify({ "gpu-first-env": { evalCpuDecision: "ADR-0007" } }));
+    process.env.SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG = file;
+    const run = await runStack({ set: { evalCpu: { cpuOnlyDecision: "ADR-0007" } } }).finally(() => delete process.env.SIR_CONVERT_A_LOT_POLICY_PACK_CONFIG);
     expect(envMap(run, run.named(CONTAINER, "eval")).SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY).toBe("1");
     expect(envMap(run, run.named(CONTAINER, "prod")).SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY).toBeUndefined();
   });

@@ -51,8 +51,8 @@ export function startPolicyPack(opts: StartOptions): Promise<PolicyPackProcess> 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stopProcess(child);
-      reject(new Error(`policy pack in ${packDir} printed no port within ${opts.timeoutMs ?? 60000} ms:\n${out}`));
-    }, opts.timeoutMs ?? 60000);
+      reject(new Error(`policy pack in ${packDir} printed no port within ${opts.timeoutMs ?? 180000} ms:\n${out}`));
+    }, opts.timeoutMs ?? 180000);
     const fail = (why: string) => {
       clearTimeout(timer);
       reject(new Error(`policy pack in ${packDir} ${why}:\n${out}`));

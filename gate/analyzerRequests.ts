@@ -1,7 +1,7 @@
 // Turns recorded resource registrations into Analyzer requests exactly as the engine marshals them:
 // inputs keep secrets and unknowns (internal `__` keys dropped), options include protect and
 // friends, provider resources are attached, and stack requests carry parent and dependencies.
-import type { RecordedResource } from "../lib/mockRun";
+import type { RecordedResource } from "./mockRun";
 import { analyzerPb, Struct } from "./analyzerProto";
 
 /** Go duration ("5m", "1h30m", "90s", "250ms") to seconds, as the engine sends custom timeouts. */

@@ -9,6 +9,10 @@ export interface ReportInput {
   diagnostics: Diagnostic[];
   /** URN -> "type: name" of every analyzed resource. */
   subjects: Map<string, { type: string; name: string }>;
+  /** Mandatory policies that could not decide at this preview. */
+  undecided?: string[];
+  /** Which preview (first deploy, new revision, unchanged). */
+  previewCase?: string;
 }
 
 export function isBlocking(d: Diagnostic): boolean {
@@ -17,8 +21,9 @@ export function isBlocking(d: Diagnostic): boolean {
 
 export function formatReport(r: ReportInput): string {
   const blocking = r.diagnostics.filter(isBlocking);
-  const mark = blocking.length ? "❌" : r.diagnostics.length ? "⚠️" : "✅";
-  const lines = ["Policies:", `    ${mark} ${r.packName}@v${r.packVersion} (local: ${r.packSource})`];
+  const undecided = r.undecided ?? [];
+  const mark = blocking.length || undecided.length ? "❌" : r.diagnostics.length ? "⚠️" : "✅";
+  const lines = [`Policies${r.previewCase ? ` (preview: ${r.previewCase})` : ""}:`, `    ${mark} ${r.packName}@v${r.packVersion} (local: ${r.packSource})`];
   const order = (d: Diagnostic) => (isBlocking(d) ? 0 : 1);
   for (const d of [...r.diagnostics].sort((a, b) => order(a) - order(b))) {
     const s = r.subjects.get(d.urn);
@@ -30,5 +35,8 @@ export function formatReport(r: ReportInput): string {
   const mandatory = blocking.length;
   const advisory = r.diagnostics.length - mandatory;
   lines.push("", `${mandatory} mandatory and ${advisory} advisory policy violation${r.diagnostics.length === 1 ? "" : "s"}.`);
+  if (undecided.length) {
+    lines.push(`${undecided.length} mandatory polic${undecided.length === 1 ? "y" : "ies"} could not decide at this preview (a value they read is unknown until up): ${undecided.join(", ")}.`);
+  }
   return lines.join("\n");
 }

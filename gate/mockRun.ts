@@ -53,11 +53,16 @@ export interface MockRunOptions {
   config: Record<string, string>;
   secretConfigKeys?: string[];
   preview?: boolean;
+  /**
+   * What the engine knows at this preview (only with preview: true; default "unchanged"). See
+   * PreviewCase and previewState below for the engine behaviour each case reproduces.
+   */
+  previewCase?: PreviewCase;
   /** Called for each registration as it happens (also when the run later fails). */
   onRegister?: (resource: RecordedResource) => void;
   /** Loads the program module; defaults to a fresh `require` of `<programDir>/index.ts`. */
   loadProgram?: () => unknown;
-  /** Provider behaviour; defaults to echoMocks (known outputs). */
+  /** Provider behaviour that replaces the preview-case model (a test's own stateful engine model). */
   mocks?: pulumi.runtime.Mocks;
 }
 
@@ -67,6 +72,19 @@ export interface MockRunResult {
   outputs: Record<string, unknown>;
 }
 
+/**
+ * The three previews the gate must decide in:
+ * - first-deploy: nothing exists yet, every resource is a create;
+ * - new-revision: the stack exists and a new source revision is deployed (the runtime image's tag
+ *   changes, so the image, both lanes and their verification commands are replaced);
+ * - unchanged: the stack exists and nothing changed (every step is a same).
+ */
+export type PreviewCase = "first-deploy" | "new-revision" | "unchanged";
+export const PREVIEW_CASES: PreviewCase[] = ["first-deploy", "new-revision", "unchanged"];
+
+/** The Pulumi wire marker of an unknown value (any type; @pulumi/pulumi runtime/rpc unknownValue). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 /** The Pulumi wire marker of a secret value. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
@@ -75,44 +93,115 @@ function digest(text: string): string {
   return crypto.createHash("sha256").update(text).digest("hex");
 }
 
-/** Fake provider behaviour: each resource echoes its inputs plus the computed outputs the program reads. */
-export const echoMocks: pulumi.runtime.Mocks = {
-  newResource(args) {
-    const id = `${args.name}-${digest(args.type + args.name).slice(0, 12)}`;
-    const computed: Record<string, unknown> = {};
-    if (args.type === "docker:index/remoteImage:RemoteImage") {
-      computed.imageId = `sha256:${digest(String(args.inputs.name))}`;
-      computed.repoDigest = "";
-    } else if (args.type === "random:index/randomPassword:RandomPassword") {
-      computed.result = `mock-${digest(args.name).slice(0, Number(args.inputs.length ?? 32) - 5)}`;
-    } else if (args.type === "docker:index/container:Container") {
-      computed.id = id;
-    } else if (args.type === "command:local:Command") {
-      computed.stdout = "";
-      computed.stderr = "";
-    }
-    return { id, state: { ...args.inputs, ...computed } };
-  },
-  call(args) {
-    return args.inputs;
-  },
+/** Outputs the program reads that the provider computes (never part of the inputs). */
+const COMPUTED: Record<string, string[]> = {
+  "docker:index/remoteImage:RemoteImage": ["imageId", "repoDigest"],
+  "random:index/randomPassword:RandomPassword": ["result", "bcryptHash"],
+  "docker:index/container:Container": ["id", "exitCode", "networkDatas"],
+  "docker:index/volume:Volume": ["mountpoint"],
+  "command:local:Command": ["stdout", "stderr"],
 };
 
-/** Reads `Pulumi.<stack>.yaml` into the `namespace:key` -> raw string map Pulumi hands to programs. */
-export function readStackFile(programDir: string, stack: string): Record<string, string> {
+/** Known (post-deploy) values of the computed outputs, as the provider reports them. */
+function knownComputed(args: pulumi.runtime.MockResourceArgs, id: string): Record<string, unknown> {
+  switch (args.type) {
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: `sha256:${digest(String(args.inputs.name))}`, repoDigest: "" };
+    case "random:index/randomPassword:RandomPassword":
+      return { result: `mock-${digest(args.name).slice(0, Number(args.inputs.length ?? 32) - 5)}` };
+    case "docker:index/container:Container":
+      return { id };
+    case "command:local:Command":
+      return { stdout: "", stderr: "" };
+    default:
+      return {};
+  }
+}
+
+/** True when a serialized value holds the unknown marker anywhere. */
+export function holdsUnknown(value: unknown): boolean {
+  if (value === UNKNOWN) return true;
+  if (Array.isArray(value)) return value.some(holdsUnknown);
+  if (value !== null && typeof value === "object") return Object.values(value as Record<string, unknown>).some(holdsUnknown);
+  return false;
+}
+
+/**
+ * Whether the engine plans a create or replace for this registration at preview (then the
+ * provider's preview reports its computed outputs and id as unknown), as pulumi v3.248.0 does:
+ * step_generator.go plans a create for a URN with no old state (first deploy); a diff on a
+ * replace-on-change input replaces, and an unknown input counts as changed (the docker
+ * provider's `image` is ForceNew; pulumi-command v1.2.1's `triggers` is replaceOnChanges). In a
+ * new revision, the runtime image's tag (the revision) changes, so it is replaced; what consumes
+ * its id (the lanes) and theirs (the verification commands) follows through unknown inputs.
+ */
+function replacedAtPreview(previewCase: PreviewCase, type: string, serializedInputs: Record<string, unknown>): boolean {
+  if (previewCase === "first-deploy") return true;
+  if (previewCase === "unchanged") return false;
+  return type === "docker:index/remoteImage:RemoteImage" || holdsUnknown(serializedInputs);
+}
+
+/** Fake provider behaviour: each resource echoes its inputs plus the computed outputs the program reads. */
+function makeMocks(previewCase: PreviewCase | undefined, replaced: () => boolean): pulumi.runtime.Mocks {
+  return {
+    newResource(args) {
+      const id = `${args.name}-${digest(args.type + args.name).slice(0, 12)}`;
+      if (previewCase !== undefined && replaced()) {
+        // A create/replace at preview: the provider's preview knows the inputs, not what it computes.
+        const unknown = Object.fromEntries((COMPUTED[args.type] ?? []).map((k) => [k, UNKNOWN]));
+        return { id: undefined, state: { ...args.inputs, ...unknown } } as unknown as { id: string; state: Record<string, unknown> };
+      }
+      return { id, state: { ...args.inputs, ...knownComputed(args, id) } };
+    },
+    call(args) {
+      return args.inputs;
+    },
+  };
+}
+
+/** The provider behaviour of an update (every output known): the base a test's own model builds on. */
+export const echoMocks: pulumi.runtime.Mocks = makeMocks(undefined, () => false);
+
+/**
+ * A stand-in for an encrypted (`secure:`) config value, which the offline gate cannot decrypt (it
+ * has no passphrase): a value derived from the ciphertext, never the plaintext, that the program
+ * gets as a secret. The gate thus treats it as what it is to the pack, a secret of unknown content;
+ * the real program checks the decrypted value itself at every preview and up (lib/config/load.ts).
+ */
+export function secureStandIn(ciphertext: string): string {
+  return `encrypted-config-${digest(ciphertext).slice(0, 40)}`;
+}
+
+export interface StackFile {
+  /** `namespace:key` -> raw string, as `pulumi config` hands it to programs. */
+  config: Record<string, string>;
+  /** `namespace:key` of every encrypted value (their values are secureStandIn stand-ins). */
+  secretKeys: string[];
+}
+
+/** Reads `Pulumi.<stack>.yaml`; encrypted values become secret stand-ins (see secureStandIn). */
+export function readStackConfig(programDir: string, stack: string): StackFile {
   // js-yaml ships with @pulumi/pulumi.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const yaml = require("js-yaml") as { load(text: string): unknown };
   const file = path.join(programDir, `Pulumi.${stack}.yaml`);
   const doc = (yaml.load(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  const out: Record<string, string> = {};
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
   for (const [key, value] of Object.entries(doc.config ?? {})) {
     if (value !== null && typeof value === "object" && "secure" in (value as object)) {
-      throw new Error(`${file}: ${key} is an encrypted secret; the mock runner cannot decrypt it, pass it in config instead`);
+      config[key] = secureStandIn(String((value as { secure: unknown }).secure));
+      secretKeys.push(key);
+      continue;
     }
-    out[key] = typeof value === "string" ? value : JSON.stringify(value);
+    config[key] = typeof value === "string" ? value : JSON.stringify(value);
   }
-  return out;
+  return { config, secretKeys };
+}
+
+/** The config map of readStackConfig (encrypted values as stand-ins). */
+export function readStackFile(programDir: string, stack: string): Record<string, string> {
+  return readStackConfig(programDir, stack).config;
 }
 
 function readProjectName(programDir: string): string {
@@ -195,9 +284,16 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
   const load = opts.loadProgram ?? defaultLoader(opts.programDir);
   return state.withLocalStorage(async () => {
     const resources: RecordedResource[] = [];
-    const monitor = new MockMonitor(opts.mocks ?? echoMocks);
+    const preview = opts.preview ?? true;
+    const previewCase = preview ? (opts.previewCase ?? "unchanged") : undefined;
+    // MockMonitor calls newResource synchronously inside registerResource, so the registration
+    // being decided is the one set just before.
+    let replacing = false;
+    const monitor = new MockMonitor(opts.mocks ?? makeMocks(previewCase, () => replacing));
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = async (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
+      // Providers and components have no provider-computed outputs the program reads.
+      replacing = previewCase !== undefined && req.getCustom() && !req.getType().startsWith("pulumi:providers:") && replacedAtPreview(previewCase, req.getType(), req.getObject()?.toJavaScript() ?? {});
       await register(req, (err: unknown, resp: unknown) => {
         if (!err && resp) {
           const recorded = record(req, (resp as { getUrn(): string }).getUrn());
@@ -213,7 +309,7 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
       if (req.getUrn().includes("::pulumi:pulumi:Stack::")) stackOutputs = req.getOutputs()?.toJavaScript() ?? {};
       registerOutputs(req, callback);
     };
-    settings.setMockOptions(monitor, project, opts.stack, opts.preview ?? true);
+    settings.setMockOptions(monitor, project, opts.stack, preview);
     const store = state.getStore();
     // The same feature set `pulumi.runtime.setMocks` enables.
     Object.assign(store, {
