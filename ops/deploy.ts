@@ -9,7 +9,8 @@
 // --yes, --stack.
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { lockWaitSeconds, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { describeLock, stackLocks } from "./backendLock";
@@ -23,17 +24,19 @@ export interface DeployOptions {
   preview: boolean;
   yes: boolean;
   stack?: string;
+  /** Seconds to wait for Hemma's operator lock. */
+  lockWait?: number;
 }
 
-const USAGE = "usage: npm run deploy -- [--yes] [--stack <name>]   |   npm run preview -- [--stack <name>]";
+const USAGE = "usage: npm run deploy -- [--yes] [--stack <name>] [--lock-wait <seconds>]   |   npm run preview -- [--stack <name>] [--lock-wait <seconds>]";
 
 export function parseDeployArgs(argv: string[]): DeployOptions {
   const values = parseToolFlags(
     argv,
-    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" } },
+    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" }, "lock-wait": { type: "string" } },
     USAGE,
   );
-  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack };
+  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack, lockWait: lockWaitSeconds(values["lock-wait"], USAGE) };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
@@ -149,7 +152,10 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parseDeployArgs(argv);
-    return await deploy(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    // A preview writes config too (and puts it back), so it takes the lock like a deploy.
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: opts.preview ? "preview" : "deploy", waitSeconds: opts.lockWait }, () => deploy(opts, stackCtx));
   });
 }
 

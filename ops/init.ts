@@ -3,10 +3,11 @@
 import { OpsContext, processContext } from "./opsContext";
 import { OpsError } from "./opsError";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { lockWaitSeconds, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { tail } from "./runCommand";
 
-const USAGE = "usage: npm run init -- [--stack <name>]";
+const USAGE = "usage: npm run init -- [--stack <name>] [--lock-wait <seconds>]";
 
 export async function init(ctx: OpsContext): Promise<number> {
   requirePassphrase(ctx);
@@ -24,8 +25,10 @@ export async function init(ctx: OpsContext): Promise<number> {
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
-    const values = parseToolFlags(argv, { stack: { type: "string" } }, USAGE);
-    return await init({ ...ctx, stack: values.stack ?? ctx.stack });
+    const values = parseToolFlags(argv, { stack: { type: "string" }, "lock-wait": { type: "string" } }, USAGE);
+    const stackCtx = { ...ctx, stack: values.stack ?? ctx.stack };
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: "init", waitSeconds: lockWaitSeconds(values["lock-wait"], USAGE) }, () => init(stackCtx));
   });
 }
 

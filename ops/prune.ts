@@ -9,7 +9,8 @@ import { fetchAllHistory } from "./historyFetch";
 import { isGoodDeploy, toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
-import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { lockWaitSeconds, npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { planPrune, revisionsToKeep } from "./prunePlan";
 import { PulumiCli } from "./pulumiCli";
 import { parseOpsConfig } from "./stackConfig";
@@ -19,14 +20,15 @@ export interface PruneOptions {
   yes: boolean;
   keep?: number;
   stack?: string;
+  lockWait?: number;
 }
 
-const USAGE = "usage: npm run prune -- [--dry-run] [--yes] [--keep <n>] [--stack <name>]";
+const USAGE = "usage: npm run prune -- [--dry-run] [--yes] [--keep <n>] [--stack <name>] [--lock-wait <seconds>]";
 
 export function parsePruneArgs(argv: string[]): PruneOptions {
   const values = parseToolFlags(
     argv,
-    { "dry-run": { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, keep: { type: "string" }, stack: { type: "string" } },
+    { "dry-run": { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, keep: { type: "string" }, stack: { type: "string" }, "lock-wait": { type: "string" } },
     USAGE,
   );
   let keep: number | undefined;
@@ -34,7 +36,7 @@ export function parsePruneArgs(argv: string[]): PruneOptions {
     if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) throw new OpsError(`--keep must be a whole number of at least 1, got ${values.keep}`, USAGE, 2);
     keep = Number(values.keep);
   }
-  return { dryRun: values["dry-run"] ?? false, yes: values.yes ?? false, keep, stack: values.stack };
+  return { dryRun: values["dry-run"] ?? false, yes: values.yes ?? false, keep, stack: values.stack, lockWait: lockWaitSeconds(values["lock-wait"], USAGE) };
 }
 
 export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number> {
@@ -102,7 +104,9 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parsePruneArgs(argv);
-    return await prune(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    // A dry run removes nothing, but still takes the lock: its plan is only true while no deploy runs.
+    return await withHemmaLock(stackCtx, { tool: "prune", waitSeconds: opts.lockWait }, () => prune(opts, stackCtx));
   });
 }
 

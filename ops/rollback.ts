@@ -7,7 +7,8 @@ import { deployedAt, toRecords } from "./historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { lockWaitSeconds, npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
@@ -22,9 +23,10 @@ export interface RollbackOptions {
   yes: boolean;
   dryRun: boolean;
   stack?: string;
+  lockWait?: number;
 }
 
-const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>]";
+const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>] [--lock-wait <seconds>]";
 
 export function parseRollbackArgs(argv: string[]): RollbackOptions {
   const values = parseToolFlags(
@@ -35,6 +37,7 @@ export function parseRollbackArgs(argv: string[]): RollbackOptions {
       yes: { type: "boolean", short: "y", default: false },
       "dry-run": { type: "boolean", default: false },
       stack: { type: "string" },
+      "lock-wait": { type: "string" },
     },
     USAGE,
   );
@@ -43,7 +46,7 @@ export function parseRollbackArgs(argv: string[]): RollbackOptions {
     steps = Number(values.steps);
     if (!/^\d+$/.test(values.steps) || steps < 1) throw new OpsError(`--steps must be a positive whole number, got ${values.steps}`, USAGE, 2);
   }
-  return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack };
+  return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack, lockWait: lockWaitSeconds(values["lock-wait"], USAGE) };
 }
 
 function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string): string[] {
@@ -159,7 +162,9 @@ function checkRestoredConfig(restore: ConfigRestore, today: ConfigJson, ns: stri
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parseRollbackArgs(argv);
-    return await rollback(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: "rollback", waitSeconds: opts.lockWait }, () => rollback(opts, stackCtx));
   });
 }
 

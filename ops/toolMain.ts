@@ -16,6 +16,13 @@ export function parseToolFlags<T extends FlagOptions>(argv: string[], options: T
   }
 }
 
+/** `--lock-wait <seconds>`: how long a mutating tool waits for Hemma's operator lock (ops/hemmaLock.ts). */
+export function lockWaitSeconds(value: string | undefined, usage: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new OpsError(`--lock-wait must be a whole number of seconds, got ${value}`, usage, 2);
+  return Number(value);
+}
+
 export async function runTool(ctx: OpsContext, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
