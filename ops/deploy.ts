@@ -9,7 +9,7 @@
 // --yes, --stack.
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { lockWaitSeconds, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "./toolMain";
 import { withHemmaLock } from "./hemmaLock";
 import { policyPackArgs } from "./policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
@@ -28,15 +28,27 @@ export interface DeployOptions {
   lockWait?: number;
 }
 
-const USAGE = "usage: npm run deploy -- [--yes] [--stack <name>] [--lock-wait <seconds>]   |   npm run preview -- [--stack <name>] [--lock-wait <seconds>]";
+export const DEPLOY_SPEC: ToolSpec = {
+  name: "npm run deploy --",
+  summary: "Deploy the source checkout's HEAD to Hemma (pulumi up with the policy pack and post-deploy verification).",
+  flags: [
+    { flags: "-y, --yes", description: "do not ask at pulumi's prompt (for scripts)" },
+    { flags: "--preview", description: "only preview, like `npm run preview` (changes nothing on Hemma)" },
+    STACK_FLAG,
+    LOCK_WAIT_FLAG,
+  ],
+};
+
+export const PREVIEW_SPEC: ToolSpec = {
+  name: "npm run preview --",
+  summary: "Preview a deploy of the source checkout's HEAD with the policy pack (pulumi preview --diff); changes nothing on Hemma.",
+  flags: [{ flags: "--preview", description: "preview mode (npm run preview passes it)" }, STACK_FLAG, LOCK_WAIT_FLAG],
+};
 
 export function parseDeployArgs(argv: string[]): DeployOptions {
-  const values = parseToolFlags(
-    argv,
-    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" }, "lock-wait": { type: "string" } },
-    USAGE,
-  );
-  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack, lockWait: lockWaitSeconds(values["lock-wait"], USAGE) };
+  const spec = argv.includes("--preview") ? PREVIEW_SPEC : DEPLOY_SPEC;
+  const values = parseToolArgs(argv, spec);
+  return { preview: values.preview === true, yes: values.yes === true, stack: values.stack as string | undefined, lockWait: lockWaitSeconds(values.lockWait, spec) };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {

@@ -7,7 +7,7 @@ import { deployedAt, toRecords } from "./historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { lockWaitSeconds, npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
 import { withHemmaLock } from "./hemmaLock";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
@@ -26,27 +26,36 @@ export interface RollbackOptions {
   lockWait?: number;
 }
 
-const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>] [--lock-wait <seconds>]";
+export const ROLLBACK_SPEC: ToolSpec = {
+  name: "npm run rollback --",
+  summary: "Re-deploy an earlier good revision from the stack's history with the config recorded for it.",
+  flags: [
+    { flags: "--to <revision>", description: "the revision to return to (a full or abbreviated sha from the history)" },
+    { flags: "--steps <n>", description: "go back n good revisions (default 1)" },
+    { flags: "-y, --yes", description: "do not ask before rolling back (for scripts)" },
+    { flags: "--dry-run", description: "show the plan and change nothing (also `npm run rollback --dry-run`)" },
+    STACK_FLAG,
+    LOCK_WAIT_FLAG,
+  ],
+};
 
 export function parseRollbackArgs(argv: string[]): RollbackOptions {
-  const values = parseToolFlags(
-    argv,
-    {
-      to: { type: "string" },
-      steps: { type: "string" },
-      yes: { type: "boolean", short: "y", default: false },
-      "dry-run": { type: "boolean", default: false },
-      stack: { type: "string" },
-      "lock-wait": { type: "string" },
-    },
-    USAGE,
-  );
+  const values = parseToolArgs(argv, ROLLBACK_SPEC);
   let steps: number | undefined;
   if (values.steps !== undefined) {
-    steps = Number(values.steps);
-    if (!/^\d+$/.test(values.steps) || steps < 1) throw new OpsError(`--steps must be a positive whole number, got ${values.steps}`, USAGE, 2);
+    const raw = String(values.steps);
+    steps = Number(raw);
+    if (!/^\d+$/.test(raw) || steps < 1) throw usageError(`--steps must be a positive whole number, got ${raw}`, ROLLBACK_SPEC);
   }
-  return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack, lockWait: lockWaitSeconds(values["lock-wait"], USAGE) };
+  if (values.to !== undefined && steps !== undefined) throw usageError("--to and --steps exclude each other", ROLLBACK_SPEC);
+  return {
+    to: values.to as string | undefined,
+    steps,
+    yes: values.yes === true,
+    dryRun: values.dryRun === true,
+    stack: values.stack as string | undefined,
+    lockWait: lockWaitSeconds(values.lockWait, ROLLBACK_SPEC),
+  };
 }
 
 function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string): string[] {

@@ -10,7 +10,8 @@ import { verifierCliArgs } from "../verify/invocation";
 import { Redactor } from "../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
+import { CHECK_NAMES } from "../verify/types";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
@@ -32,24 +33,30 @@ export interface VerifyStackDeps {
   now?: () => Date;
 }
 
-const USAGE = "usage: npm run verify -- [--lane prod|eval]... [--checks <list>] [--evidence-dir <dir>] [--timeout-seconds <n>] [--stack <name>]";
+export const VERIFY_STACK_SPEC: ToolSpec = {
+  name: "npm run verify --",
+  summary: "Re-run the post-deploy verification against every deployed lane of the stack (changes nothing).",
+  flags: [
+    { flags: "--lane <name>", description: "only this lane (prod or eval; repeat for both; default every deployed lane)", repeatable: true, choices: ["prod", "eval"] },
+    { flags: "--checks <list>", description: `comma-separated checks to run (${CHECK_NAMES.join(",")}; default all)` },
+    { flags: "--evidence-dir <dir>", description: "base folder for the evidence, one subfolder per lane (default .verification/on-demand/<UTC time>)" },
+    { flags: "--timeout-seconds <n>", description: "deadline per lane in seconds (default config verification.timeoutSeconds)" },
+    STACK_FLAG,
+  ],
+  epilog: "To verify one service URL instead (what a deploy runs), pass --service-url: `npm run verify -- --service-url <url> --help` lists that mode's flags.",
+};
 
 export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
-  const values = parseToolFlags(
-    argv,
-    {
-      lane: { type: "string", multiple: true },
-      checks: { type: "string" },
-      "evidence-dir": { type: "string" },
-      "timeout-seconds": { type: "string" },
-      stack: { type: "string" },
-    },
-    USAGE,
-  );
-  if (values["timeout-seconds"] !== undefined && !/^\d+$/.test(values["timeout-seconds"])) {
-    throw new OpsError(`--timeout-seconds must be a whole number, got ${values["timeout-seconds"]}`, USAGE, 2);
+  const values = parseToolArgs(argv, VERIFY_STACK_SPEC) as { lane?: string[]; checks?: string; evidenceDir?: string; timeoutSeconds?: string; stack?: string };
+  if (values.timeoutSeconds !== undefined && (!/^\d+$/.test(values.timeoutSeconds) || Number(values.timeoutSeconds) < 1)) {
+    throw usageError(`--timeout-seconds must be a whole number of at least 1, got ${values.timeoutSeconds}`, VERIFY_STACK_SPEC);
   }
-  return { lanes: values.lane, checks: values.checks, evidenceDir: values["evidence-dir"], timeoutSeconds: values["timeout-seconds"], stack: values.stack };
+  if (values.checks !== undefined) {
+    const names = values.checks.split(",").map((c) => c.trim());
+    const unknown = names.filter((c) => !(CHECK_NAMES as readonly string[]).includes(c));
+    if (unknown.length > 0) throw usageError(`--checks: unknown check(s) ${unknown.map((c) => c || "(empty)").join(", ")}; the checks are ${CHECK_NAMES.join(", ")}`, VERIFY_STACK_SPEC);
+  }
+  return { lanes: values.lane, checks: values.checks, evidenceDir: values.evidenceDir, timeoutSeconds: values.timeoutSeconds, stack: values.stack };
 }
 
 function defaultVerifier(projectDir: string): string[] {
