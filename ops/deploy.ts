@@ -88,9 +88,11 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   await applyDeployConfig(pulumi, ctx, before, wanted, note);
   const started = Date.now();
   let succeeded = false;
+  let code = 1;
+  let recorded = true;
   try {
-    await runPulumi(opts, pulumi, ctx);
-    succeeded = true;
+    code = await runPulumi(opts, pulumi, ctx);
+    succeeded = code === 0;
   } finally {
     const locks = stackLocks(pulumi.backendUrl, ns, ctx.stack);
     if (locks.length > 0) {
@@ -106,14 +108,21 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     } else if (succeeded) {
       // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
       await applyDeployConfig(pulumi, ctx, wanted, { ...wanted, build: false }, " (the image is on Hemma now)");
-    } else if (!(await updateRecordedSince(pulumi, started))) {
+    } else if (!(recorded = await updateRecordedSince(pulumi, started))) {
       // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
       await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
     }
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
   }
-  ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
+  if (code !== 0) throw pulumiFailed(opts, code, recorded, cfg.verification.enabled);
+  ctx.out(
+    opts.preview
+      ? `Preview of ${head} done; nothing changed on Hemma.`
+      : cfg.verification.enabled
+        ? `Deployed ${head} to stack ${ctx.stack}; verification passed.`
+        : `Deployed ${head} to stack ${ctx.stack}; NOT verified (config verification.enabled is false): check it with \`npm run verify\`.`,
+  );
   return 0;
 }
 
@@ -142,7 +151,25 @@ async function updateRecordedSince(pulumi: PulumiCli, sinceMs: number): Promise<
   return newest !== undefined && newest.kind === "update" && Date.parse(newest.startTime) >= sinceMs - 5000;
 }
 
-async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<void> {
+/** Why pulumi failed and what to do: a rollback only when an update ran (and so may have changed the lanes). */
+function pulumiFailed(opts: DeployOptions, code: number, updateRan: boolean, verified: boolean): OpsError {
+  const verb = opts.preview ? "preview" : "up";
+  if (opts.preview) return new OpsError(`pulumi preview failed with exit code ${code}`, "read the policy violations or errors above; nothing was changed on Hemma");
+  if (!updateRan) {
+    return new OpsError(
+      `pulumi up ended with exit code ${code} before any change${code === 255 ? " (declined at its prompt, or stopped before it started)" : ""}; nothing was deployed`,
+      "read pulumi's output above; the lanes run what they ran before, so there is nothing to roll back. Run `npm run deploy` again when ready",
+    );
+  }
+  return new OpsError(
+    `pulumi ${verb} failed with exit code ${code}`,
+    verified
+      ? "read the output above; a failed verification leaves its evidence under .verification/ (docs/runbook.md, 12.3 A verification failed); if the lanes changed and verification failed, `npm run rollback` returns to the last good revision"
+      : "read the output above; `npm run rollback` returns to the last good revision if the lanes changed",
+  );
+}
+
+async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<number> {
   const verb = opts.preview ? "preview" : "up";
   const args = [verb, "--stack", ctx.stack, ...policyPackArgs(ctx.projectDir, ctx.stack)];
   if (opts.preview) args.push("--diff");
@@ -151,14 +178,7 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
     out: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
     err: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
   });
-  if (code !== 0) {
-    throw new OpsError(
-      `pulumi ${verb} failed with exit code ${code}`,
-      opts.preview
-        ? "read the policy violations or errors above; nothing was changed on Hemma"
-        : "read the output above; a failed verification leaves its evidence under .verification/ (docs/runbook.md, Failed verification); `npm run rollback` returns to the last good revision",
-    );
-  }
+  return code;
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {

@@ -21,9 +21,7 @@ import { resolvePinnedPulumi } from "./pulumiBinary";
 import { pulumiEnvironment } from "./pulumiEnv";
 import { runCommand, RunResult, tail } from "./runCommand";
 
-const PULUMI_HINT =
-  "run from the project directory, check the state backend is reachable (Pulumi.yaml backend.url) and that " +
-  "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE is set";
+import { classifyPulumiFailure } from "./pulumiFailure";
 
 /**
  * The stack's secrets are encrypted with a passphrase unless its stack file names another secrets
@@ -68,20 +66,17 @@ export class PulumiCli {
   async requireStack(): Promise<void> {
     const res = await this.capture(["stack", "select", "--non-interactive"]);
     if (res.code === 0) return;
-    if (/no stack named/i.test(res.stderr)) {
-      throw new OpsError(
-        `stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`,
-        `check the name (--stack); if this checkout has no state yet, restore it from a backup or the other operator (docs/runbook.md, Taking over), or create the stack with \`npm run init -- --stack ${this.ctx.stack}\` for a first deploy`,
-      );
-    }
-    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
+    const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
+    if (failure.kind === "missing-stack") throw new OpsError(`stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`, failure.hint);
+    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, failure.hint);
   }
 
   /** Runs a command that must succeed; returns stdout. */
   async check(args: string[], what: string): Promise<string> {
     const res = await this.capture(args);
     if (res.code !== 0) {
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
+      const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
+      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, failure.hint);
     }
     return res.stdout;
   }

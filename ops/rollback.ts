@@ -150,8 +150,16 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
         `To return to the previous revision run \`npm run rollback -- --to ${plan.current}\`.`,
     );
   }
-  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); post-deploy verification passed.`);
+  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restoredVerification(restore, cfg.verification.enabled, ns) ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`);
   return 0;
+}
+
+/** Whether the rolled-back stack ran its verification: verification.enabled as restored (else as today). */
+function restoredVerification(restore: ConfigRestore, todayEnabled: boolean, ns: string): boolean {
+  const restored = restore.set[`${ns}:verification`];
+  if (restored === undefined) return restore.remove.includes(`${ns}:verification`) ? true : todayEnabled;
+  const obj = (restored.objectValue ?? (restored.value ? JSON.parse(restored.value) : {})) as { enabled?: unknown };
+  return obj.enabled !== false;
 }
 
 /** The config after the restore must pass today's schema, or nothing is written. */
