@@ -112,10 +112,19 @@ export class PulumiCli {
   }
 
   /** Stack outputs; with showSecrets the API key is plain text, so never print the result. */
-  outputs(showSecrets: boolean): Promise<StackOutputs> {
+  async outputs(showSecrets: boolean, forWhat = "this"): Promise<StackOutputs> {
     const args = ["stack", "output", "--json", "--non-interactive"];
     if (showSecrets) args.push("--show-secrets");
-    return this.json(args, stackOutputsSchema, "reading the stack outputs");
+    const raw = await this.json(args, z.unknown(), "reading the stack outputs");
+    if (raw !== null && typeof raw === "object" && Object.keys(raw).length === 0) {
+      throw new OpsError(`nothing is deployed on stack ${this.ctx.stack} yet (it has no outputs), so there is nothing to ${forWhat === "this" ? "work on" : forWhat}`, "deploy first: `npm run deploy` (docs/runbook.md, 2. First deploy)");
+    }
+    const parsed = stackOutputsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      throw new OpsError(`the outputs of stack ${this.ctx.stack} have an unexpected shape: ${issues}`, "check that the stack was deployed by this project's program (docs/architecture.md, Stack outputs); redeploy with `npm run deploy`");
+    }
+    return parsed.data;
   }
 
   /** The stack's configuration (secrets elided), project defaults applied. */

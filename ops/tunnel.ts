@@ -122,7 +122,7 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
   const pulumi = new PulumiCli(ctx);
   const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
-  const outputs = await pulumi.outputs(false);
+  const outputs = await pulumi.outputs(false, "open tunnels to");
   const lanes = await planTunnels(outputs, opts);
   const toOpen = lanes.filter((l) => l.action === "open");
   if (toOpen.length === 0) return { lanes, closed: Promise.resolve(0), close: () => undefined };

@@ -1,6 +1,6 @@
 // CLI entry (`npm run verify -- ...`): parse flags, run one lane, print one line per failed check, and
 // exit 0 only when every selected check passed. SIGINT/SIGTERM close the SSH tunnel before exiting.
-import { UsageError, USAGE, parseCliArgs } from "./cliArgs";
+import { gpuChecksRunHere, UsageError, USAGE, parseCliArgs } from "./cliArgs";
 import { HelpRequested } from "../ops/toolMain";
 import { Redactor } from "./redact";
 import { runVerification } from "./run";
@@ -22,6 +22,8 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  const gpuHere = gpuChecksRunHere(options);
+  if (gpuHere) process.stderr.write(`${gpuHere}\n`);
   const redactor = new Redactor([options.apiKey]);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

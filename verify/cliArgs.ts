@@ -32,6 +32,16 @@ export const VERIFY_URL_SPEC: ToolSpec = {
   epilog: "Without --service-url, `npm run verify` re-verifies every deployed lane of the stack (`npm run verify -- --help`).",
 };
 
+/**
+ * A one-URL run without --via (and without --docker-command) runs the gpu check's rocm-smi and
+ * docker on this machine: the warning to print then, or undefined.
+ */
+export function gpuChecksRunHere(options: Pick<VerificationOptions, "via" | "checks" | "dockerCommand">): string | undefined {
+  if (options.via || options.dockerCommand) return undefined;
+  if (options.checks && !options.checks.includes("gpu")) return undefined;
+  return "warning: no --via: the gpu check runs rocm-smi and docker on THIS machine, so it checks this machine's GPU, not Hemma's; pass --via ssh://hemma (or leave gpu out of --checks)";
+}
+
 /** The one-URL mode's full help text. */
 export const USAGE = toolHelp(VERIFY_URL_SPEC);
 
