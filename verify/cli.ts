@@ -23,7 +23,8 @@ async function main(): Promise<number> {
     throw error;
   }
   const gpuHere = gpuChecksRunHere(options);
-  if (gpuHere) process.stderr.write(`${gpuHere}\n`);
+  // On stdout with the progress lines (stderr holds only the failed checks).
+  if (gpuHere) process.stdout.write(`${gpuHere}\n`);
   const redactor = new Redactor([options.apiKey]);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
