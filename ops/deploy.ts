@@ -67,7 +67,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   if (found && wrong) {
     throw new OpsError(
       `${tag} is on Hemma but does not hold that commit's build: ${wrong}`,
-      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, Images and prune)`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, 8. Prune old images)`,
     );
   }
   const existing = found && found.revisionLabel !== undefined ? found.id : null;
@@ -101,7 +101,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
       ctx.err(
         `warning: stack ${ctx.stack} is still locked by ${locks.map(describeLock).join(", ")}: an update may still be running, so the config is left as it is ` +
           `(revision ${wanted.revision}, image.build ${wanted.build}).\n  what to do: wait for that pulumi to end (\`ps -p ${locks[0].pid}\`); if it is gone, check Hemma and run \`npm run pulumi -- cancel --stack ${ctx.stack}\` ` +
-          "(docs/runbook.md, Recover: interrupted deploy)",
+          "(docs/runbook.md, 12.1 A deploy was interrupted)",
       );
     } else if (opts.preview) {
       await applyDeployConfig(pulumi, ctx, wanted, before, " (a preview changes nothing)");

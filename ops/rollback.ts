@@ -146,7 +146,7 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   if (code !== 0) {
     throw new OpsError(
       `pulumi up failed (exit code ${code}) after ${seconds}s; config revision is now ${plan.target.revision} and the stack may be partly rolled back`,
-      "read the pulumi output above; if verification failed, its evidence folder is under .verification/ (docs/runbook.md, Failed verification). " +
+      "read the pulumi output above; if verification failed, its evidence folder is under .verification/ (docs/runbook.md, 12.3 A verification failed). " +
         `To return to the previous revision run \`npm run rollback -- --to ${plan.current}\`.`,
     );
   }
