@@ -8,6 +8,11 @@ import * as os from "os";
 import * as path from "path";
 import { makeSandbox, REPO_ROOT, Sandbox, SHA, stackConfig, loadHistory } from "./helpers";
 import { startSshdWithFakeTools } from "../verify/sshd";
+import { captureContext, commandsOf } from "./helpers";
+import { main as deployMain } from "../../ops/deploy";
+import { main as rollbackMain } from "../../ops/rollback";
+import { main as pruneMain } from "../../ops/prune";
+import { main as initMain } from "../../ops/init";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
 const HAVE_SSHD = fs.existsSync("/usr/sbin/sshd") && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS !== "1";
@@ -190,3 +195,36 @@ describe("Hemma's operator lock (real processes)", () => {
 });
 
 
+
+describe("every mutating tool takes the lock before it touches the stack", () => {
+  const plantForeign = () => {
+    const dir = sb.env.SIR_CONVERT_A_LOT_HEMMA_LOCK_DIR as string;
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "token"), "t\n");
+    fs.writeFileSync(path.join(dir, "owner"), `${JSON.stringify({ user: "ada", host: "other-laptop", pid: 7, tool: "deploy", since: "2026-01-01T00:00:00.000Z" })}\n`);
+    fs.writeFileSync(path.join(dir, "expires"), `${Math.floor(Date.now() / 1000) + 600}\n`);
+  };
+  it.each([
+    ["deploy", deployMain, ["--yes"]],
+    ["preview", deployMain, ["--preview"]],
+    ["rollback", rollbackMain, ["--yes"]],
+    ["prune", pruneMain, ["--yes"]],
+    ["init", initMain, []],
+  ] as const)("%s refuses while another operator holds it, having run no pulumi command", async (_name, main, args) => {
+    sb = pruneSandbox();
+    plantForeign();
+    const cap = captureContext(sb.env);
+    expect(await main([...args, "--lock-wait", "0"], cap.ctx)).toBe(1);
+    expect(cap.text()).toContain("error: Hemma's operator lock is held by ada@other-laptop (pid 7, npm run deploy)");
+    expect(commandsOf(sb.pulumiCalls())).toEqual([]);
+    expect(owner().host).toBe("other-laptop");
+  });
+
+  it("a deploy releases the lock when it is done", async () => {
+    sb = pruneSandbox();
+    const cap = captureContext(sb.env);
+    await deployMain(["--yes"], cap.ctx);
+    expect(sb.lockCalls().length).toBeGreaterThanOrEqual(2);
+    expect(fs.existsSync(lockDir())).toBe(false);
+  });
+});
