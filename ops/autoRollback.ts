@@ -220,7 +220,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   if (f.noRollback) {
     throw new OpsError(
       `${what}\n  --no-rollback: prod is left as it is (${prod.containerRevision ? `running ${short(attempted)}` : "no prod container"}) for debugging`,
-      `debug with the evidence above and \`npm run verify -- --lane prod\`; return to the last good revision with \`npm run rollback\` (docs/runbook.md, Incident)`,
+      `debug with the evidence above and \`npm run verify -- --lane prod\`; return to the last good revision with \`npm run rollback\` (docs/runbook.md, 13. Incident checklist)`,
     );
   }
 
@@ -238,7 +238,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   if (!image || wrong) {
     throw new OpsError(
       `${what}\n  no automatic rollback: ${plan.imageRef} ${wrong ? `on Hemma does not hold that revision's build: ${wrong}` : "is not on Hemma any more"}, and an automatic rollback never rebuilds`,
-      `run \`npm run rollback\` (it rebuilds from the checkout at ${short(plan.target.revision)}; docs/runbook.md, Incident)`,
+      `run \`npm run rollback\` (it rebuilds from the checkout at ${short(plan.target.revision)}; docs/runbook.md, 13. Incident checklist)`,
     );
   }
 
@@ -249,7 +249,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   try {
     parseOpsConfig(merged, ns);
   } catch (err) {
-    throw new OpsError(`${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`, "roll back by hand with `npm run rollback -- --to <revision>` (docs/runbook.md, Incident)");
+    throw new OpsError(`${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`, "roll back by hand with `npm run rollback -- --to <revision>` (docs/runbook.md, 13. Incident checklist)");
   }
   ctx.out(`auto-rollback: ${what}`);
   ctx.out(`auto-rollback: prod goes back to ${plan.target.revision} (last good, image ${image.id.replace(/^sha256:/, "").slice(0, 12)} still on Hemma: no rebuild)`);
@@ -274,7 +274,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
     const again2 = describeFailures(ctx, cfg, "prod", plan.target.revision, again.notPassed, started);
     throw new OpsError(
       `${what}\n  the automatic rollback to ${short(plan.target.revision)} failed too (pulumi up exit code ${code} after ${seconds}s)${again2.text ? `:\n    ${again2.text}` : ""}\n  stopped: no further rollback is attempted; prod may be down`,
-      `read the output above; config revision is now ${plan.target.revision}. Follow docs/runbook.md, Incident: check Hemma (\`ssh hemma docker ps -a\`), then \`npm run rollback -- --to <an earlier good revision>\``,
+      `read the output above; config revision is now ${plan.target.revision}. Follow docs/runbook.md (13. Incident checklist): check Hemma (\`ssh hemma docker ps -a\`), then \`npm run rollback -- --to <an earlier good revision>\``,
     );
   }
   ctx.out(`auto-rollback: prod runs ${plan.target.revision} again, its verification passed (${seconds}s)`);
@@ -302,6 +302,6 @@ function gateStopped(f: FailedDeploy, resources: StateResource[], prodRevision: 
   }
   return new OpsError(
     `the deploy of ${short(attempted)} failed: ${detail}\n  prod was not touched: it still runs ${short(prodRevision)}; no rollback needed`,
-    "read the evidence above (docs/runbook.md, Failed verification); fix the image and deploy again",
+    "read the evidence above (docs/runbook.md, 12.3 A verification failed); fix the image and deploy again",
   );
 }

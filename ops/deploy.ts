@@ -6,11 +6,12 @@
 // update may still be running, and nothing starts while the stack has pending operations.
 // Ctrl-C / SIGTERM are passed to pulumi as a graceful cancel (PulumiCli.foreground).
 // Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
-// --yes, --stack, --no-rollback. A failed update goes to ops/autoRollback.ts (prod's automatic
-// rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
+// --yes, --stack, --no-rollback, --lock-wait. A failed update goes to ops/autoRollback.ts (prod's
+// automatic rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { policyPackArgs } from "../gate/policyPackArgs";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { describeLock, stackLocks } from "./backendLock";
@@ -26,19 +27,34 @@ export interface DeployOptions {
   preview: boolean;
   yes: boolean;
   stack?: string;
+  /** Seconds to wait for Hemma's operator lock. */
+  lockWait?: number;
   /** Keep a failed prod in place instead of rolling back on its own. */
   noRollback?: boolean;
 }
 
-const USAGE = "usage: npm run deploy -- [--yes] [--no-rollback] [--stack <name>]   |   npm run preview -- [--stack <name>]";
+export const DEPLOY_SPEC: ToolSpec = {
+  name: "npm run deploy --",
+  summary: "Deploy the source checkout's HEAD to Hemma (pulumi up with the policy pack and post-deploy verification).",
+  flags: [
+    { flags: "-y, --yes", description: "do not ask at pulumi's prompt (for scripts)" },
+    { flags: "--preview", description: "only preview, like `npm run preview` (changes nothing on Hemma)" },
+    { flags: "--no-rollback", description: "when prod's verification fails, keep the failed state for debugging instead of rolling back on its own" },
+    STACK_FLAG,
+    LOCK_WAIT_FLAG,
+  ],
+};
+
+export const PREVIEW_SPEC: ToolSpec = {
+  name: "npm run preview --",
+  summary: "Preview a deploy of the source checkout's HEAD with the policy pack (pulumi preview --diff); changes nothing on Hemma.",
+  flags: [{ flags: "--preview", description: "preview mode (npm run preview passes it)" }, STACK_FLAG, LOCK_WAIT_FLAG],
+};
 
 export function parseDeployArgs(argv: string[]): DeployOptions {
-  const values = parseToolFlags(
-    argv,
-    { preview: { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, stack: { type: "string" }, "no-rollback": { type: "boolean", default: false } },
-    USAGE,
-  );
-  return { preview: values.preview ?? false, yes: values.yes ?? false, stack: values.stack, noRollback: values["no-rollback"] ?? false };
+  const spec = argv.includes("--preview") ? PREVIEW_SPEC : DEPLOY_SPEC;
+  const values = parseToolArgs(argv, spec);
+  return { preview: values.preview === true, yes: values.yes === true, stack: values.stack as string | undefined, lockWait: lockWaitSeconds(values.lockWait, spec), noRollback: values.rollback === false };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
@@ -57,7 +73,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   if (found && wrong) {
     throw new OpsError(
       `${tag} is on Hemma but does not hold that commit's build: ${wrong}`,
-      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, Images and prune)`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, 8. Prune old images)`,
     );
   }
   const existing = found && found.revisionLabel !== undefined ? found.id : null;
@@ -78,14 +94,12 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   await applyDeployConfig(pulumi, ctx, before, wanted, note);
   const started = Date.now();
   let succeeded = false;
-  let upFailure: unknown;
+  let code = 1;
+  let recorded = true;
   const interrupts = watchInterrupts();
   try {
-    await runPulumi(opts, pulumi, ctx);
-    succeeded = true;
-  } catch (err) {
-    if (opts.preview) throw err;
-    upFailure = err;
+    code = await runPulumi(opts, pulumi, ctx);
+    succeeded = code === 0;
   } finally {
     interrupts.stop();
     const locks = stackLocks(pulumi.backendUrl, ns, ctx.stack);
@@ -95,23 +109,33 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
       ctx.err(
         `warning: stack ${ctx.stack} is still locked by ${locks.map(describeLock).join(", ")}: an update may still be running, so the config is left as it is ` +
           `(revision ${wanted.revision}, image.build ${wanted.build}).\n  what to do: wait for that pulumi to end (\`ps -p ${locks[0].pid}\`); if it is gone, check Hemma and run \`npm run pulumi -- cancel --stack ${ctx.stack}\` ` +
-          "(docs/runbook.md, Recover: interrupted deploy)",
+          "(docs/runbook.md, 12.1 A deploy was interrupted)",
       );
     } else if (opts.preview) {
       await applyDeployConfig(pulumi, ctx, wanted, before, " (a preview changes nothing)");
     } else if (succeeded) {
       // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
       await applyDeployConfig(pulumi, ctx, wanted, { ...wanted, build: false }, " (the image is on Hemma now)");
-    } else if (!(await updateRecordedSince(pulumi, started))) {
+    } else if (!(recorded = await updateRecordedSince(pulumi, started))) {
       // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
       await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
     }
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
   }
-  if (!succeeded) return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, interrupted: interrupts.seen(), failure: upFailure });
+  if (code !== 0) {
+    const failure = pulumiFailed(opts, code, recorded, cfg.verification.enabled);
+    if (opts.preview || !recorded) throw failure;
+    return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, interrupted: interrupts.seen(), failure });
+  }
   if (opts.preview) deployOrder({ deployedRevision: before.revision, nextRevision: head, build: wanted.build, verificationEnabled: cfg.verification.enabled, lanes: cfg.lanes }).forEach((line) => ctx.out(line));
-  ctx.out(opts.preview ? `Preview of ${head} done; nothing changed on Hemma.` : `Deployed ${head} to stack ${ctx.stack}; verification passed.`);
+  ctx.out(
+    opts.preview
+      ? `Preview of ${head} done; nothing changed on Hemma.`
+      : cfg.verification.enabled
+        ? `Deployed ${head} to stack ${ctx.stack}; verification passed.`
+        : `Deployed ${head} to stack ${ctx.stack}; NOT verified (config verification.enabled is false): check it with \`npm run verify\`.`,
+  );
   return 0;
 }
 
@@ -140,7 +164,25 @@ async function updateRecordedSince(pulumi: PulumiCli, sinceMs: number): Promise<
   return newest !== undefined && newest.kind === "update" && Date.parse(newest.startTime) >= sinceMs - 5000;
 }
 
-async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<void> {
+/** Why pulumi failed and what to do: a rollback only when an update ran (and so may have changed the lanes). */
+function pulumiFailed(opts: DeployOptions, code: number, updateRan: boolean, verified: boolean): OpsError {
+  const verb = opts.preview ? "preview" : "up";
+  if (opts.preview) return new OpsError(`pulumi preview failed with exit code ${code}`, "read the policy violations or errors above; nothing was changed on Hemma");
+  if (!updateRan) {
+    return new OpsError(
+      `pulumi up ended with exit code ${code} before any change${code === 255 ? " (declined at its prompt, or stopped before it started)" : ""}; nothing was deployed`,
+      "read pulumi's output above; the lanes run what they ran before, so there is nothing to roll back. Run `npm run deploy` again when ready",
+    );
+  }
+  return new OpsError(
+    `pulumi ${verb} failed with exit code ${code}`,
+    verified
+      ? "read the output above; a failed verification leaves its evidence under .verification/ (docs/runbook.md, 12.3 A verification failed); if the lanes changed and verification failed, `npm run rollback` returns to the last good revision"
+      : "read the output above; `npm run rollback` returns to the last good revision if the lanes changed",
+  );
+}
+
+async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext): Promise<number> {
   const verb = opts.preview ? "preview" : "up";
   const args = [verb, "--stack", ctx.stack, ...policyPackArgs(ctx.projectDir, ctx.stack)];
   if (opts.preview) args.push("--diff");
@@ -149,20 +191,16 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
     out: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
     err: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
   });
-  if (code !== 0) {
-    throw new OpsError(
-      `pulumi ${verb} failed with exit code ${code}`,
-      opts.preview
-        ? "read the policy violations or errors above; nothing was changed on Hemma"
-        : "read the output above; a failed verification leaves its evidence under .verification/ (docs/runbook.md, Failed verification); `npm run rollback` returns to the last good revision",
-    );
-  }
+  return code;
 }
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parseDeployArgs(argv);
-    return await deploy(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    // A preview writes config too (and puts it back), so it takes the lock like a deploy.
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: opts.preview ? "preview" : "deploy", waitSeconds: opts.lockWait }, () => deploy(opts, stackCtx));
   });
 }
 

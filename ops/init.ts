@@ -3,10 +3,15 @@
 import { OpsContext, processContext } from "./opsContext";
 import { OpsError } from "./opsError";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { tail } from "./runCommand";
 
-const USAGE = "usage: npm run init -- [--stack <name>]";
+export const INIT_SPEC: ToolSpec = {
+  name: "npm run init --",
+  summary: "Create the stack (passphrase secrets) in the backend of Pulumi.yaml; the only tool that creates one.",
+  flags: [STACK_FLAG, LOCK_WAIT_FLAG],
+};
 
 export async function init(ctx: OpsContext): Promise<number> {
   requirePassphrase(ctx);
@@ -24,8 +29,10 @@ export async function init(ctx: OpsContext): Promise<number> {
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
-    const values = parseToolFlags(argv, { stack: { type: "string" } }, USAGE);
-    return await init({ ...ctx, stack: values.stack ?? ctx.stack });
+    const values = parseToolArgs(argv, INIT_SPEC);
+    const stackCtx = { ...ctx, stack: (values.stack as string | undefined) ?? ctx.stack };
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: "init", waitSeconds: lockWaitSeconds(values.lockWait, INIT_SPEC) }, () => init(stackCtx));
   });
 }
 

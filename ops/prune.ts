@@ -9,7 +9,8 @@ import { fetchAllHistory } from "./historyFetch";
 import { isGoodDeploy, toRecords } from "./historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { describeError, OpsError } from "./opsError";
-import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { planPrune, revisionsToKeep } from "./prunePlan";
 import { PulumiCli } from "./pulumiCli";
 import { parseOpsConfig } from "./stackConfig";
@@ -19,22 +20,30 @@ export interface PruneOptions {
   yes: boolean;
   keep?: number;
   stack?: string;
+  lockWait?: number;
 }
 
-const USAGE = "usage: npm run prune -- [--dry-run] [--yes] [--keep <n>] [--stack <name>]";
+export const PRUNE_SPEC: ToolSpec = {
+  name: "npm run prune --",
+  summary: "Remove runtime images on Hemma older than the last N deployed revisions (never one a container uses); shows the plan and asks first.",
+  flags: [
+    { flags: "--dry-run", description: "show the plan and remove nothing (also `npm run prune --dry-run`)" },
+    { flags: "-y, --yes", description: "remove without asking (for scripts; without a terminal prune refuses otherwise)" },
+    { flags: "--keep <n>", description: "keep the last n deployed revisions (default config image.keepRevisions, 5)" },
+    STACK_FLAG,
+    LOCK_WAIT_FLAG,
+  ],
+};
 
 export function parsePruneArgs(argv: string[]): PruneOptions {
-  const values = parseToolFlags(
-    argv,
-    { "dry-run": { type: "boolean", default: false }, yes: { type: "boolean", short: "y", default: false }, keep: { type: "string" }, stack: { type: "string" } },
-    USAGE,
-  );
+  const values = parseToolArgs(argv, PRUNE_SPEC);
   let keep: number | undefined;
   if (values.keep !== undefined) {
-    if (!/^\d+$/.test(values.keep) || Number(values.keep) < 1) throw new OpsError(`--keep must be a whole number of at least 1, got ${values.keep}`, USAGE, 2);
-    keep = Number(values.keep);
+    const raw = String(values.keep);
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) throw usageError(`--keep must be a whole number of at least 1, got ${raw}`, PRUNE_SPEC);
+    keep = Number(raw);
   }
-  return { dryRun: values["dry-run"] ?? false, yes: values.yes ?? false, keep, stack: values.stack };
+  return { dryRun: values.dryRun === true, yes: values.yes === true, keep, stack: values.stack as string | undefined, lockWait: lockWaitSeconds(values.lockWait, PRUNE_SPEC) };
 }
 
 export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number> {
@@ -102,7 +111,9 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parsePruneArgs(argv);
-    return await prune(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    // A dry run removes nothing, but still takes the lock: its plan is only true while no deploy runs.
+    return await withHemmaLock(stackCtx, { tool: "prune", waitSeconds: opts.lockWait }, () => prune(opts, stackCtx));
   });
 }
 

@@ -21,9 +21,7 @@ import { resolvePinnedPulumi } from "./pulumiBinary";
 import { pulumiEnvironment } from "./pulumiEnv";
 import { runCommand, RunResult, tail } from "./runCommand";
 
-const PULUMI_HINT =
-  "run from the project directory, check the state backend is reachable (Pulumi.yaml backend.url) and that " +
-  "PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE is set";
+import { classifyPulumiFailure } from "./pulumiFailure";
 
 /**
  * The stack's secrets are encrypted with a passphrase unless its stack file names another secrets
@@ -68,22 +66,19 @@ export class PulumiCli {
   async requireStack(): Promise<void> {
     const res = await this.capture(["stack", "select", "--non-interactive"]);
     if (res.code === 0) return;
-    if (/no stack named/i.test(res.stderr)) {
-      throw new OpsError(
-        `stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`,
-        `check the name (--stack); if this checkout has no state yet, restore it from a backup or the other operator (docs/runbook.md, Taking over), or create the stack with \`npm run init -- --stack ${this.ctx.stack}\` for a first deploy`,
-      );
-    }
-    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, PULUMI_HINT);
+    const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
+    if (failure.kind === "missing-stack") throw new OpsError(`stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`, failure.hint);
+    throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, failure.hint);
   }
 
   /** Runs a command that must succeed; returns stdout. */
   async check(args: string[], what: string): Promise<string> {
     const res = await this.capture(args);
     if (res.code !== 0) {
+      const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
       // With --show-secrets stdout may hold the API key even when the command fails: show stderr only.
       const shown = args.includes("--show-secrets") ? res.stderr.trim() || "(no error output; stdout not shown: it may contain secrets)" : res.stderr || res.stdout;
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(shown)}`, PULUMI_HINT);
+      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(shown)}`, failure.hint);
     }
     return res.stdout;
   }
@@ -119,10 +114,19 @@ export class PulumiCli {
   }
 
   /** Stack outputs; with showSecrets the API key is plain text, so never print the result. */
-  outputs(showSecrets: boolean): Promise<StackOutputs> {
+  async outputs(showSecrets: boolean, forWhat = "this"): Promise<StackOutputs> {
     const args = ["stack", "output", "--json", "--non-interactive"];
     if (showSecrets) args.push("--show-secrets");
-    return this.json(args, stackOutputsSchema, "reading the stack outputs");
+    const raw = await this.json(args, z.unknown(), "reading the stack outputs");
+    if (raw !== null && typeof raw === "object" && Object.keys(raw).length === 0) {
+      throw new OpsError(`nothing is deployed on stack ${this.ctx.stack} yet (it has no outputs), so there is nothing to ${forWhat === "this" ? "work on" : forWhat}`, "deploy first: `npm run deploy` (docs/runbook.md, 2. First deploy)");
+    }
+    const parsed = stackOutputsSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+      throw new OpsError(`the outputs of stack ${this.ctx.stack} have an unexpected shape: ${issues}`, "check that the stack was deployed by this project's program (docs/architecture.md, Stack outputs); redeploy with `npm run deploy`");
+    }
+    return parsed.data;
   }
 
   /** The stack's configuration (secrets elided), project defaults applied. */

@@ -7,7 +7,8 @@ import { deployedAt, toRecords } from "./historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "./hemmaDocker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { npmDryRun, parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
+import { withHemmaLock } from "./hemmaLock";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { planRollback, RollbackPlan } from "./rollbackPlan";
 import { checkoutHead } from "./sourceCheckout";
@@ -22,28 +23,39 @@ export interface RollbackOptions {
   yes: boolean;
   dryRun: boolean;
   stack?: string;
+  lockWait?: number;
 }
 
-const USAGE = "usage: npm run rollback -- [--to <revision> | --steps <n>] [--yes] [--dry-run] [--stack <name>]";
+export const ROLLBACK_SPEC: ToolSpec = {
+  name: "npm run rollback --",
+  summary: "Re-deploy an earlier good revision from the stack's history with the config recorded for it.",
+  flags: [
+    { flags: "--to <revision>", description: "the revision to return to (a full or abbreviated sha from the history)" },
+    { flags: "--steps <n>", description: "go back n good revisions (default 1)" },
+    { flags: "-y, --yes", description: "do not ask before rolling back (for scripts)" },
+    { flags: "--dry-run", description: "show the plan and change nothing (also `npm run rollback --dry-run`)" },
+    STACK_FLAG,
+    LOCK_WAIT_FLAG,
+  ],
+};
 
 export function parseRollbackArgs(argv: string[]): RollbackOptions {
-  const values = parseToolFlags(
-    argv,
-    {
-      to: { type: "string" },
-      steps: { type: "string" },
-      yes: { type: "boolean", short: "y", default: false },
-      "dry-run": { type: "boolean", default: false },
-      stack: { type: "string" },
-    },
-    USAGE,
-  );
+  const values = parseToolArgs(argv, ROLLBACK_SPEC);
   let steps: number | undefined;
   if (values.steps !== undefined) {
-    steps = Number(values.steps);
-    if (!/^\d+$/.test(values.steps) || steps < 1) throw new OpsError(`--steps must be a positive whole number, got ${values.steps}`, USAGE, 2);
+    const raw = String(values.steps);
+    steps = Number(raw);
+    if (!/^\d+$/.test(raw) || steps < 1) throw usageError(`--steps must be a positive whole number, got ${raw}`, ROLLBACK_SPEC);
   }
-  return { to: values.to, steps, yes: values.yes ?? false, dryRun: values["dry-run"] ?? false, stack: values.stack };
+  if (values.to !== undefined && steps !== undefined) throw usageError("--to and --steps exclude each other", ROLLBACK_SPEC);
+  return {
+    to: values.to as string | undefined,
+    steps,
+    yes: values.yes === true,
+    dryRun: values.dryRun === true,
+    stack: values.stack as string | undefined,
+    lockWait: lockWaitSeconds(values.lockWait, ROLLBACK_SPEC),
+  };
 }
 
 function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string): string[] {
@@ -134,12 +146,20 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   if (code !== 0) {
     throw new OpsError(
       `pulumi up failed (exit code ${code}) after ${seconds}s; config revision is now ${plan.target.revision} and the stack may be partly rolled back`,
-      "read the pulumi output above; if verification failed, its evidence folder is under .verification/ (docs/runbook.md, Failed verification). " +
+      "read the pulumi output above; if verification failed, its evidence folder is under .verification/ (docs/runbook.md, 12.3 A verification failed). " +
         `To return to the previous revision run \`npm run rollback -- --to ${plan.current}\`.`,
     );
   }
-  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); post-deploy verification passed.`);
+  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restoredVerification(restore, cfg.verification.enabled, ns) ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`);
   return 0;
+}
+
+/** Whether the rolled-back stack ran its verification: verification.enabled as restored (else as today). */
+function restoredVerification(restore: ConfigRestore, todayEnabled: boolean, ns: string): boolean {
+  const restored = restore.set[`${ns}:verification`];
+  if (restored === undefined) return restore.remove.includes(`${ns}:verification`) ? true : todayEnabled;
+  const obj = (restored.objectValue ?? (restored.value ? JSON.parse(restored.value) : {})) as { enabled?: unknown };
+  return obj.enabled !== false;
 }
 
 /** The config after the restore must pass today's schema, or nothing is written. */
@@ -159,7 +179,9 @@ function checkRestoredConfig(restore: ConfigRestore, today: ConfigJson, ns: stri
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
     const opts = parseRollbackArgs(argv);
-    return await rollback(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
+    const stackCtx = { ...ctx, stack: opts.stack ?? ctx.stack };
+    requirePassphrase(stackCtx);
+    return await withHemmaLock(stackCtx, { tool: "rollback", waitSeconds: opts.lockWait }, () => rollback(opts, stackCtx));
   });
 }
 

@@ -47,7 +47,7 @@ export function planRollback(records: UpdateRecord[], current: string, request: 
       deploys === 0
         ? "the stack's history has no deployments, so there is no earlier good revision to roll back to"
         : `the stack's history (${deploys} update(s)) has no earlier good revision than the current ${short(current)}: every succeeded update ran the current revision`,
-      "deploy a known-good revision with `npm run deploy` instead (docs/runbook.md, Update)",
+      "deploy a known-good revision with `npm run deploy` instead (docs/runbook.md, 3. Update (deploy a new revision))",
     );
   }
   if (steps > earlier.length) {

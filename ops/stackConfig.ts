@@ -40,7 +40,7 @@ export function parseOpsConfig(json: ConfigJson, namespace: string): OpsConfig {
 /** The current revision, or a refusal saying nothing was ever deployed. */
 export function requireRevision(cfg: OpsConfig, namespace: string): string {
   if (!cfg.revision) {
-    throw new OpsError(`config ${namespace}:revision is not set, so this stack has no current revision`, "deploy first with `npm run deploy` (docs/runbook.md, First deploy)");
+    throw new OpsError(`config ${namespace}:revision is not set, so this stack has no current revision`, "deploy first with `npm run deploy` (docs/runbook.md, 2. First deploy)");
   }
   return cfg.revision;
 }

@@ -14,6 +14,6 @@ export function refuseIfPending(exp: StackExport, stack: string, action: string)
   throw new OpsError(
     `stack ${stack} has ${pending.length} pending operation(s) from an interrupted deploy, so ${action} is unsafe:\n${list}`,
     `check those resources on Hemma (\`ssh hemma docker ps -a\`), then run \`npm run pulumi -- refresh --stack ${stack}\` ` +
-      "(interactively, to resolve pending creates) and retry; see docs/runbook.md, Recover: interrupted deploy",
+      "(interactively, to resolve pending creates) and retry; see (docs/runbook.md, 12.1 A deploy was interrupted)",
   );
 }

@@ -9,7 +9,7 @@ import * as path from "path";
 import { sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
 import { PulumiCli } from "./pulumiCli";
 import { LaneOutput, StackOutputs } from "./pulumiSchemas";
 import { which } from "./runCommand";
@@ -44,32 +44,32 @@ export interface TunnelSession {
   close(): void;
 }
 
-const USAGE = "usage: npm run tunnel -- [--lane prod|eval]... [--prod-port <n>] [--eval-port <n>] [--detach] [--stack <name>]";
+export const TUNNEL_SPEC: ToolSpec = {
+  name: "npm run tunnel --",
+  summary: "Open SSH tunnels from this machine to the deployed lanes on Hemma (reusing open ones).",
+  flags: [
+    { flags: "--lane <name>", description: "only this lane (prod or eval; repeat for both; default every deployed lane)", repeatable: true },
+    { flags: "--prod-port <n>", description: "local port for the prod lane (refuses rather than moves when taken)" },
+    { flags: "--eval-port <n>", description: "local port for the eval lane (refuses rather than moves when taken)" },
+    { flags: "--detach", description: "leave ssh running in the background and print its pid" },
+    { flags: "--ready-timeout-seconds <n>", description: "how long to wait for each lane's /healthz through the tunnel (default 20)" },
+    STACK_FLAG,
+  ],
+};
 
-function port(text: string, flag: string): number {
+function port(text: string, flag: string, max = 65535): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new OpsError(`${flag} must be a TCP port (1-65535), got ${text}`, USAGE, 2);
+  if (!/^\d+$/.test(text) || n < 1 || n > max) throw usageError(`${flag} must be ${max === 65535 ? "a TCP port (1-65535)" : `a whole number from 1 to ${max}`}, got ${text}`, TUNNEL_SPEC);
   return n;
 }
 
 export function parseTunnelArgs(argv: string[]): TunnelOptions {
-  const values = parseToolFlags(
-    argv,
-    {
-      lane: { type: "string", multiple: true },
-      "prod-port": { type: "string" },
-      "eval-port": { type: "string" },
-      detach: { type: "boolean", default: false },
-      "ready-timeout-seconds": { type: "string" },
-      stack: { type: "string" },
-    },
-    USAGE,
-  );
+  const values = parseToolArgs(argv, TUNNEL_SPEC) as { lane?: string[]; prodPort?: string; evalPort?: string; detach?: boolean; readyTimeoutSeconds?: string; stack?: string };
   const ports: Record<string, number> = {};
-  if (values["prod-port"]) ports.prod = port(values["prod-port"], "--prod-port");
-  if (values["eval-port"]) ports.eval = port(values["eval-port"], "--eval-port");
-  const readySeconds = values["ready-timeout-seconds"] ? port(values["ready-timeout-seconds"], "--ready-timeout-seconds") : 20;
-  return { lanes: values.lane, ports, detach: values.detach ?? false, readyTimeoutMs: readySeconds * 1000, stack: values.stack };
+  if (values.prodPort) ports.prod = port(values.prodPort, "--prod-port");
+  if (values.evalPort) ports.eval = port(values.evalPort, "--eval-port");
+  const readySeconds = values.readyTimeoutSeconds ? port(values.readyTimeoutSeconds, "--ready-timeout-seconds", 3600) : 20;
+  return { lanes: values.lane, ports, detach: values.detach === true, readyTimeoutMs: readySeconds * 1000, stack: values.stack };
 }
 
 function remoteOf(lane: LaneOutput): { host: string; port: number } {
@@ -122,7 +122,7 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
   const pulumi = new PulumiCli(ctx);
   const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
-  const outputs = await pulumi.outputs(false);
+  const outputs = await pulumi.outputs(false, "open tunnels to");
   const lanes = await planTunnels(outputs, opts);
   const toOpen = lanes.filter((l) => l.action === "open");
   if (toOpen.length === 0) return { lanes, closed: Promise.resolve(0), close: () => undefined };

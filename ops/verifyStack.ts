@@ -10,10 +10,12 @@ import { verifierCliArgs } from "../verify/invocation";
 import { Redactor } from "../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
+import { CHECK_NAMES } from "../verify/types";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
-import { runCommand } from "./runCommand";
+import { runCommand, which } from "./runCommand";
+import { sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
 import { OpsConfig, parseOpsConfig } from "./stackConfig";
 
 
@@ -32,24 +34,30 @@ export interface VerifyStackDeps {
   now?: () => Date;
 }
 
-const USAGE = "usage: npm run verify -- [--lane prod|eval]... [--checks <list>] [--evidence-dir <dir>] [--timeout-seconds <n>] [--stack <name>]";
+export const VERIFY_STACK_SPEC: ToolSpec = {
+  name: "npm run verify --",
+  summary: "Re-run the post-deploy verification against every deployed lane of the stack (changes nothing).",
+  flags: [
+    { flags: "--lane <name>", description: "only this lane (prod or eval; repeat for both; default every deployed lane)", repeatable: true, choices: ["prod", "eval"] },
+    { flags: "--checks <list>", description: `comma-separated checks to run (${CHECK_NAMES.join(",")}; default all)` },
+    { flags: "--evidence-dir <dir>", description: "base folder for the evidence, one subfolder per lane (default .verification/on-demand/<UTC time>)" },
+    { flags: "--timeout-seconds <n>", description: "deadline per lane in seconds (default config verification.timeoutSeconds)" },
+    STACK_FLAG,
+  ],
+  epilog: "To verify one service URL instead (what a deploy runs), pass --service-url: `npm run verify -- --service-url <url> --help` lists that mode's flags.",
+};
 
 export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
-  const values = parseToolFlags(
-    argv,
-    {
-      lane: { type: "string", multiple: true },
-      checks: { type: "string" },
-      "evidence-dir": { type: "string" },
-      "timeout-seconds": { type: "string" },
-      stack: { type: "string" },
-    },
-    USAGE,
-  );
-  if (values["timeout-seconds"] !== undefined && !/^\d+$/.test(values["timeout-seconds"])) {
-    throw new OpsError(`--timeout-seconds must be a whole number, got ${values["timeout-seconds"]}`, USAGE, 2);
+  const values = parseToolArgs(argv, VERIFY_STACK_SPEC) as { lane?: string[]; checks?: string; evidenceDir?: string; timeoutSeconds?: string; stack?: string };
+  if (values.timeoutSeconds !== undefined && (!/^\d+$/.test(values.timeoutSeconds) || Number(values.timeoutSeconds) < 1)) {
+    throw usageError(`--timeout-seconds must be a whole number of at least 1, got ${values.timeoutSeconds}`, VERIFY_STACK_SPEC);
   }
-  return { lanes: values.lane, checks: values.checks, evidenceDir: values["evidence-dir"], timeoutSeconds: values["timeout-seconds"], stack: values.stack };
+  if (values.checks !== undefined) {
+    const names = values.checks.split(",").map((c) => c.trim());
+    const unknown = names.filter((c) => !(CHECK_NAMES as readonly string[]).includes(c));
+    if (unknown.length > 0) throw usageError(`--checks: unknown check(s) ${unknown.map((c) => c || "(empty)").join(", ")}; the checks are ${CHECK_NAMES.join(", ")}`, VERIFY_STACK_SPEC);
+  }
+  return { lanes: values.lane, checks: values.checks, evidenceDir: values.evidenceDir, timeoutSeconds: values.timeoutSeconds, stack: values.stack };
 }
 
 function defaultVerifier(projectDir: string): string[] {
@@ -74,7 +82,7 @@ export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig
     dockerHost: cfg.dockerHost,
     sshOpts: cfg.sshOpts,
     checks: opts.checks?.split(","),
-    timeoutSeconds: opts.timeoutSeconds === undefined ? undefined : Number(opts.timeoutSeconds),
+    timeoutSeconds: opts.timeoutSeconds === undefined ? cfg.verification.timeoutSeconds : Number(opts.timeoutSeconds),
   });
 }
 
@@ -82,7 +90,8 @@ export function verifierArgs(lane: string, outputs: StackOutputs, cfg: OpsConfig
 function lineSink(prefix: string, secret: string, write: (line: string) => void): { push(text: string): void; flush(): void } {
   let partial = "";
   const redactor = new Redactor([secret]);
-  const emit = (line: string) => write(`${prefix}${redactor.text(line)}`);
+  // The verifier already starts its own lines with `[lane] `: never print it twice.
+  const emit = (line: string) => write(`${line.startsWith(prefix) ? "" : prefix}${redactor.text(line)}`);
   return {
     push(text) {
       const lines = (partial + text).split("\n");
@@ -96,11 +105,26 @@ function lineSink(prefix: string, secret: string, write: (line: string) => void)
   };
 }
 
+/** One ssh round trip before the lanes start: an unreachable Hemma is one line per lane, not each verifier's ssh errors. */
+async function refuseUnreachable(cfg: OpsConfig, lanes: string[], ctx: OpsContext): Promise<void> {
+  const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+  const ssh = which("ssh", ctx.env);
+  if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
+  const res = await runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "--", "true"], { env: ctx.env, timeoutMs: 60_000 });
+  if (res.code === 0) return;
+  const why = (res.stderr || res.stdout).trim().split("\n").filter(Boolean).pop() ?? `ssh exit code ${res.code}`;
+  for (const lane of lanes) ctx.err(`[${lane}] not verified: Hemma is unreachable (ssh ${target.destination}): ${why}`);
+  throw new OpsError(
+    `could not reach Hemma (ssh ${target.destination}); no lane was verified`,
+    `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`,
+  );
+}
+
 export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, deps: VerifyStackDeps = {}): Promise<number> {
   requirePassphrase(ctx);
   const pulumi = new PulumiCli(ctx);
   const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
-  const outputs = await pulumi.outputs(true);
+  const outputs = await pulumi.outputs(true, "verify");
   const apiKey = outputs.apiKey;
   if (!apiKey || apiKey === "[secret]") {
     throw new OpsError("the stack outputs carry no API key", "deploy the stack with `npm run deploy` (the program exports apiKey), and set PULUMI_CONFIG_PASSPHRASE(_FILE) so --show-secrets can decrypt it");
@@ -115,8 +139,9 @@ export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, dep
   }
   const verifier = deps.verifierCommand ?? defaultVerifier(ctx.projectDir);
   const stamp = (deps.now ?? (() => new Date()))().toISOString().replace(/[:.]/g, "-");
-  const base = path.resolve(ctx.projectDir, opts.evidenceDir ?? path.join(".verification", "on-demand", stamp));
+  const base = path.resolve(ctx.projectDir, opts.evidenceDir ?? path.join(cfg.verification.evidenceRoot, "on-demand", stamp));
   const via = isSshUrl(cfg.dockerHost) ? cfg.dockerHost : undefined;
+  if (via) await refuseUnreachable(cfg, lanes, ctx);
 
   ctx.out(`Verifying revision ${outputs.revision} on lane(s) ${lanes.join(", ")}${via ? ` via ${via}` : ""}; evidence under ${base}`);
   const results = await Promise.all(
@@ -143,7 +168,7 @@ export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, dep
   if (failed.length > 0) {
     throw new OpsError(
       `verification failed on lane(s) ${failed.map((r) => r.lane).join(", ")}`,
-      "read the evidence folder(s) above (docs/runbook.md, Failed verification); roll back with `npm run rollback` if the deploy is bad",
+      "read the evidence folder(s) above (docs/runbook.md, 12.3 A verification failed); this run changed nothing on Hemma, so fix the cause it names before anything else",
     );
   }
   return 0;

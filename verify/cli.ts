@@ -1,6 +1,7 @@
 // CLI entry (`npm run verify -- ...`): parse flags, run one lane, print one line per failed check, and
 // exit 0 only when every selected check passed. SIGINT/SIGTERM close the SSH tunnel before exiting.
-import { UsageError, USAGE, parseCliArgs } from "./cliArgs";
+import { gpuChecksRunHere, UsageError, USAGE, parseCliArgs } from "./cliArgs";
+import { HelpRequested } from "../ops/toolMain";
 import { Redactor } from "./redact";
 import { runVerification } from "./run";
 import { killAllTracked } from "./ssh/cleanup";
@@ -10,6 +11,10 @@ async function main(): Promise<number> {
   try {
     options = parseCliArgs(process.argv.slice(2), process.env);
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${error.text}\n`);
+      return 0;
+    }
     if (error instanceof UsageError) {
       if (error.message) process.stderr.write(`error: ${error.message}\n`);
       process.stderr.write(`${USAGE}\n`);
@@ -17,6 +22,9 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+  const gpuHere = gpuChecksRunHere(options);
+  // On stdout with the progress lines (stderr holds only the failed checks).
+  if (gpuHere) process.stdout.write(`${gpuHere}\n`);
   const redactor = new Redactor([options.apiKey]);
   const abort = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {

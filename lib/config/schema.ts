@@ -172,7 +172,7 @@ const verificationSchema = z
   })
   .prefault({});
 
-const configObject = z
+export const configObject = z
   .strictObject({
     dockerHost: z
       .string()

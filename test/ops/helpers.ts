@@ -55,9 +55,13 @@ export interface Sandbox {
   pulumiState(): Record<string, any>;
   hemmaState(): Record<string, any>;
   pulumiCalls(): { argv: string[]; cwd: string; backend: string; envSeen: Record<string, string>; pid: number; signal?: string; config?: Record<string, any> }[];
+  /** ssh calls that ran docker on "Hemma" (the operator lock's calls are in lockCalls). */
   sshCalls(): { argv: string[] }[];
+  lockCalls(): { argv: string[] }[];
   cleanup(): void;
 }
+
+const isLockCall = (c: { argv: string[] }) => (c.argv[c.argv.length - 1] ?? "").startsWith("sh -c ");
 
 export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<string, unknown> = {}): Sandbox {
   for (const f of fs.readdirSync(BIN_DIR)) fs.chmodSync(path.join(BIN_DIR, f), 0o755);
@@ -99,6 +103,8 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
     FAKE_PULUMI_LOG: files.pulumiLog,
     FAKE_HEMMA_STATE: files.hemma,
     FAKE_SSH_LOG: files.sshLog,
+    // "Hemma"'s operator lock (ops/hemmaLock.ts), kept inside the sandbox.
+    SIR_CONVERT_A_LOT_HEMMA_LOCK_DIR: path.join(dir, "hemma-var-tmp", "ops.lock"),
   };
   return {
     dir,
@@ -107,7 +113,8 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
     pulumiState: () => JSON.parse(fs.readFileSync(files.pulumi, "utf8")),
     hemmaState: () => JSON.parse(fs.readFileSync(files.hemma, "utf8")),
     pulumiCalls: () => readLines(files.pulumiLog),
-    sshCalls: () => readLines(files.sshLog),
+    sshCalls: () => readLines(files.sshLog).filter((c: { argv: string[] }) => !isLockCall(c)),
+    lockCalls: () => readLines(files.sshLog).filter(isLockCall),
     cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 }
