@@ -48,12 +48,34 @@ export function splitSections(stdout: string): Map<string, Section> {
 }
 
 /** Runs `script` on Hemma; an ssh failure (exit 255) becomes an OpsError saying how to check access. */
-export async function runOnHemma(target: SshTarget, script: string, ctx: Pick<OpsContext, "env">, extra: string[] = []): Promise<RunResult> {
+export async function runOnHemma(
+  target: SshTarget,
+  script: string,
+  ctx: Pick<OpsContext, "env">,
+  opts: { extra?: string[]; onStdout?: (text: string) => void; onStderr?: (text: string) => void } = {},
+): Promise<RunResult> {
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  const res = await runCommand(ssh, sshScriptArgv(target, script, extra), { env: ctx.env });
+  const res = await runCommand(ssh, sshScriptArgv(target, script, opts.extra), { env: ctx.env, onStdout: opts.onStdout, onStderr: opts.onStderr });
   if (res.code === 255) {
     throw new OpsError(`could not reach Hemma (ssh ${target.destination}):\n    ${tail(res.stderr || res.stdout)}`, `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config); \`npm run doctor\` checks it`);
   }
   return res;
+}
+
+/** Turns streamed chunks into whole lines for `emit`; call the returned flush at the end. */
+export function lineSink(emit: (line: string) => void): { write: (chunk: string) => void; flush: () => void } {
+  let pending = "";
+  return {
+    write: (chunk) => {
+      pending += chunk;
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      lines.forEach(emit);
+    },
+    flush: () => {
+      if (pending) emit(pending);
+      pending = "";
+    },
+  };
 }
