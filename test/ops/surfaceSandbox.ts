@@ -7,6 +7,8 @@ import * as path from "path";
 import { imageId, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, stackConfig } from "./helpers";
 
 export const HEMMA_BIN = path.join(REPO_ROOT, "test", "bin");
+/** Hemma-only fakes (find, ss, df) that must not shadow the real ones for the local side. */
+export const HEMMA_ONLY_BIN = path.join(REPO_ROOT, "test", "ops", "bin", "hemma");
 export const RUNTIME = "sir-convert-a-lot-runtime";
 export const STACK_IMAGE = imageId(3);
 
@@ -50,7 +52,7 @@ export function makeSurfaceSandbox(docker: Record<string, unknown>, pulumiExtra:
   setDocker(docker);
   sb.env.FAKE_DOCKER_CONFIG = dockerConfigFile;
   sb.env.FAKE_DOCKER_LOG = path.join(sb.dir, "docker-log.jsonl");
-  sb.env.FAKE_HEMMA_PATH = `${HEMMA_BIN}${path.delimiter}/usr/bin${path.delimiter}/bin`;
+  sb.env.FAKE_HEMMA_PATH = `${HEMMA_ONLY_BIN}${path.delimiter}${HEMMA_BIN}${path.delimiter}/usr/bin${path.delimiter}/bin`;
   return { ...sb, dockerConfigFile, setDocker };
 }
 
