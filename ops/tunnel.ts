@@ -15,6 +15,7 @@ import { LaneOutput, StackOutputs } from "./pulumiSchemas";
 import { which } from "./runCommand";
 import { parseOpsConfig } from "./stackConfig";
 import { getHealthz, nextFreePort, probePort, profileOf } from "./tunnelProbe";
+import { isServiceRequest, serviceMain } from "./tunnelService/main";
 
 export interface TunnelOptions {
   lanes?: string[];
@@ -177,6 +178,7 @@ function describe(t: LaneTunnel): string {
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
+    if (isServiceRequest(argv)) return serviceMain(argv, ctx);
     const opts = parseTunnelArgs(argv);
     const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
     ctx.out("Lanes on this machine:");
