@@ -5,6 +5,7 @@
 // Exit 0: no mandatory violation; 1: refused; 2: the gate itself failed.
 import * as fs from "fs";
 import * as path from "path";
+import { projectRoot } from "../lib/projectRoot";
 import { readStackFile, RecordedResource, runProgramUnderMocks } from "../lib/mockRun";
 import { createScratchCheckout } from "../lib/scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";
@@ -13,7 +14,7 @@ import { GateResult, runGate } from "./analyzerGate";
 import { startPolicyPack } from "./analyzerPack";
 import { stackPolicyConfigFile } from "./policyPackArgs";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const PROJECT_DIR = projectRoot(__dirname);
 export const PACK_DIR = path.join(PROJECT_DIR, "policy");
 const NS = "sir-convert-a-lot";
 

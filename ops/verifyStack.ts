@@ -27,7 +27,7 @@ export interface VerifyStackOptions {
 }
 
 export interface VerifyStackDeps {
-  /** argv prefix that starts the verifier CLI; default ts-node verify/cli.ts from the project. */
+  /** argv prefix that starts the verifier CLI; default the compiled verify/cli via launch.js. */
   verifierCommand?: string[];
   now?: () => Date;
 }
@@ -55,7 +55,8 @@ export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
 function defaultVerifier(projectDir: string): string[] {
   const cli = path.join(projectDir, "verify", "cli.ts");
   if (!fs.existsSync(cli)) throw new OpsError(`the verifier CLI ${cli} is missing`, "restore verify/ from git; `npm run verify` needs it");
-  return [path.join(projectDir, "node_modules", ".bin", "ts-node"), "--transpile-only", cli];
+  // The compiled verifier (launch.js rebuilds dist/ first when the sources changed).
+  return [process.execPath, path.join(projectDir, "launch.js"), "verify/cli"];
 }
 
 /** Verifier arguments for one lane; the key travels in API_KEY_ENV, so it never appears here. */
