@@ -10,7 +10,7 @@ import { verifierCliArgs } from "../verify/invocation";
 import { Redactor } from "../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolFlags, runAsScript, runTool } from "./toolMain";
+import { parseToolFlags, runTool } from "./toolMain";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
 import { runCommand } from "./runCommand";
@@ -157,4 +157,5 @@ export async function main(argv: string[], ctx: OpsContext = processContext(), d
   });
 }
 
-runAsScript(module, (argv) => main(argv));
+// Started by ops/verifyEntry.ts (`npm run verify`); no runAsScript here: bundled into that entry
+// point, it would start a second time.
