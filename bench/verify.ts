@@ -5,13 +5,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { projectRoot } from "../lib/projectRoot";
 import { GpuLock, runVerification, type VerificationReport } from "../verify";
 import { type Emulator, startEmulator } from "../test/emulator/server";
 
 const REV = "0123456789abcdef0123456789abcdef01234567";
 const STALE = "fedcba9876543210fedcba9876543210fedcba98";
 const KEY = "bench-api-key-not-a-secret";
-const BIN = path.resolve(__dirname, "..", "test", "bin");
+const BIN = path.join(projectRoot(__dirname), "test", "bin");
 
 /** What the run would cost one step at a time: each check's steps (its own work, no lock waits), or the check. */
 function sequentialCost(report: VerificationReport): number {

@@ -55,6 +55,10 @@ export function evidenceRunsDir(args: Pick<LaneVerificationArgs, "evidenceRoot" 
   return `${args.evidenceRoot}/${args.lane}-${args.revision.slice(0, 12)}/${group}`;
 }
 
+/** How `create` starts the verifier, relative to the project directory (where pulumi runs commands). */
+export const VERIFIER_LAUNCH = "launch.js";
+export const VERIFIER_ENTRY = "verify/cli";
+
 /** The shell variable `create` keeps the run's evidence folder in. */
 const RUN_DIR_VAR = "run";
 
@@ -80,7 +84,9 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup): 
     dockerHost: args.dockerHost,
     sshOpts: args.sshOpts,
   });
-  const verify = ["npm", "run", "--silent", "verify", "--", ...flags]
+  // The compiled verifier, started directly: no npm (~0.2 s) and no ts-node (~1.5 s) per run.
+  // launch.js rebuilds dist/ first when the sources changed since it was built.
+  const verify = ["node", VERIFIER_LAUNCH, VERIFIER_ENTRY, ...flags]
     .map((arg) => (arg === placeholder ? `"$${RUN_DIR_VAR}"` : shellQuote(arg)))
     .join(" ");
   return [

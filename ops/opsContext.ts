@@ -1,7 +1,7 @@
 // What every operator tool needs from its surroundings, in one injectable object: environment
 // (PATH decides which pulumi/ssh/docker run), project directory, stack, output sinks and the TTY.
-import * as path from "path";
 import * as readline from "readline";
+import { projectRoot } from "../lib/projectRoot";
 
 export const PROJECT_NAMESPACE = "sir-convert-a-lot";
 export const DEFAULT_STACK = "hemma";
@@ -35,7 +35,7 @@ function terminalPrompt(question: string): Promise<string> {
 export function processContext(overrides: Partial<OpsContext> = {}): OpsContext {
   return {
     env: process.env,
-    projectDir: path.resolve(__dirname, ".."),
+    projectDir: projectRoot(__dirname),
     stack: DEFAULT_STACK,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

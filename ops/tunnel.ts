@@ -15,6 +15,7 @@ import { LaneOutput, StackOutputs } from "./pulumiSchemas";
 import { which } from "./runCommand";
 import { parseOpsConfig } from "./stackConfig";
 import { getHealthz, nextFreePort, probePort, profileOf } from "./tunnelProbe";
+import { isServiceRequest, serviceMain } from "./tunnelService/main";
 
 export interface TunnelOptions {
   lanes?: string[];
@@ -52,6 +53,9 @@ export const TUNNEL_SPEC: ToolSpec = {
     { flags: "--prod-port <n>", description: "local port for the prod lane (refuses rather than moves when taken)" },
     { flags: "--eval-port <n>", description: "local port for the eval lane (refuses rather than moves when taken)" },
     { flags: "--detach", description: "leave ssh running in the background and print its pid" },
+    { flags: "--install", description: "write and start a per-user service (systemd user unit / launchd agent) that keeps both lanes' tunnels up" },
+    { flags: "--uninstall", description: "stop that service and remove its file" },
+    { flags: "--status", description: "say whether that service is installed and running" },
     { flags: "--ready-timeout-seconds <n>", description: "how long to wait for each lane's /healthz through the tunnel (default 20)" },
     STACK_FLAG,
   ],
@@ -178,6 +182,7 @@ function describe(t: LaneTunnel): string {
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {
+    if (isServiceRequest(argv)) return serviceMain(argv, ctx);
     const opts = parseTunnelArgs(argv);
     const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
     ctx.out("Lanes on this machine:");

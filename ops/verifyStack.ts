@@ -10,7 +10,7 @@ import { verifierCliArgs } from "../verify/invocation";
 import { Redactor } from "../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
+import { parseToolArgs, runTool, STACK_FLAG, ToolSpec, usageError } from "./toolMain";
 import { CHECK_NAMES } from "../verify/types";
 import { PulumiCli, requirePassphrase } from "./pulumiCli";
 import { StackOutputs } from "./pulumiSchemas";
@@ -29,7 +29,7 @@ export interface VerifyStackOptions {
 }
 
 export interface VerifyStackDeps {
-  /** argv prefix that starts the verifier CLI; default ts-node verify/cli.ts from the project. */
+  /** argv prefix that starts the verifier CLI; default the compiled verify/cli via launch.js. */
   verifierCommand?: string[];
   now?: () => Date;
 }
@@ -63,7 +63,8 @@ export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
 function defaultVerifier(projectDir: string): string[] {
   const cli = path.join(projectDir, "verify", "cli.ts");
   if (!fs.existsSync(cli)) throw new OpsError(`the verifier CLI ${cli} is missing`, "restore verify/ from git; `npm run verify` needs it");
-  return [path.join(projectDir, "node_modules", ".bin", "ts-node"), "--transpile-only", cli];
+  // The compiled verifier (launch.js rebuilds dist/ first when the sources changed).
+  return [process.execPath, path.join(projectDir, "launch.js"), "verify/cli"];
 }
 
 /** Verifier arguments for one lane; the key travels in API_KEY_ENV, so it never appears here. */
@@ -181,4 +182,5 @@ export async function main(argv: string[], ctx: OpsContext = processContext(), d
   });
 }
 
-runAsScript(module, (argv) => main(argv));
+// Started by ops/verifyEntry.ts (`npm run verify`); no runAsScript here: bundled into that entry
+// point, it would start a second time.

@@ -1,5 +1,6 @@
 // Verification options (the library's input) and their resolution to a complete, validated config.
 import path from "node:path";
+import { projectRoot } from "../lib/projectRoot";
 import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
 import type { GpuLock } from "./gpuLock";
 import { DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_JSON_BYTES } from "./http/client";
@@ -149,7 +150,7 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     pollIntervalMs: options.pollIntervalMs ?? 500,
     minJobMs: positive("min-job-seconds", options.minJobSeconds, Math.min(15, timeoutSeconds / 10)),
     gpuIdleWaitMs: positive("gpu-idle-wait-seconds", options.gpuIdleWaitSeconds, 120),
-    fixturesDir: options.fixturesDir ?? path.join(__dirname, "fixtures"),
+    fixturesDir: options.fixturesDir ?? path.join(projectRoot(__dirname), "verify", "fixtures"),
     env: childEnvironment(options.env ?? process.env, options.apiKey),
     log: options.log ?? ((line: string) => process.stdout.write(`${line}\n`)),
     signal: options.signal,

@@ -57,7 +57,7 @@ describe("verification commands", () => {
     const cmd = run.named(COMMAND, "prod-verify-health");
     const create = run.plain(cmd).create as string;
     const revision = (run.result.outputs as any).revision;
-    expect(create).toContain("npm run --silent verify --");
+    expect(create).toContain("node launch.js verify/cli --");
     expect(create).toContain("--service-url http://127.0.0.1:28085");
     expect(create).toContain("--profile prod");
     expect(create).toContain(`--expected-revision ${revision}`);
@@ -133,11 +133,12 @@ describe("verification commands", () => {
     try {
       const bin = path.join(work, "bin");
       fs.mkdirSync(bin);
-      // A stand-in npm: records its argv and creates the evidence dir it was given, like the verifier.
+      // A stand-in launch.js (create runs `node launch.js verify/cli ...` in the project dir): records
+      // its argv and creates the evidence dir it was given, like the verifier.
       fs.writeFileSync(
-        path.join(bin, "npm"),
-        '#!/bin/sh\nprintf "%s\\n" "$@" > "$VERIFY_ARGV"\nwhile [ $# -gt 0 ]; do [ "$1" = --evidence-dir ] && mkdir -p "$2"; shift; done\nexit "${VERIFY_EXIT:-0}"\n',
-        { mode: 0o755 },
+        path.join(work, "launch.js"),
+        'const fs = require("fs"); const a = process.argv.slice(2); fs.writeFileSync(process.env.VERIFY_ARGV, a.join("\\n") + "\\n");\n' +
+          'const i = a.indexOf("--evidence-dir"); if (i >= 0) fs.mkdirSync(a[i + 1], { recursive: true }); process.exit(Number(process.env.VERIFY_EXIT || 0));\n',
       );
       const create = run.plain(run.named(COMMAND, "prod-verify-health")).create as string;
       const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, VERIFY_ARGV: path.join(work, "argv"), SIR_CONVERT_A_LOT_API_KEY: "k".repeat(40) };
