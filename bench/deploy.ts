@@ -64,7 +64,7 @@ const MILESTONES = [
 ];
 
 function parseArgs(argv: string[]): BenchOptions {
-  const program = new Command("bench:deploy")
+  const program = new Command("npm run bench:deploy --")
     .description("deploy timelines through the canary gate and the automatic rollback, on a box")
     .requiredOption("--docker-host <url>", "the box's docker host (ssh://… or unix://…)")
     .option("--ssh-opt <option>", "an ssh -o option for the box (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
@@ -77,6 +77,8 @@ function parseArgs(argv: string[]): BenchOptions {
     .option("--prod-port <n>", "prod's host port on the box", (v: string) => Number(v), 28085)
     .option("--poll-ms <n>", "/readyz probe interval", (v: string) => Number(v), 250)
     .option("--max-minutes <n>", "give up on one run after this long", (v: string) => Number(v), 60);
+  // --help exits 0; a usage error exits 2, as every tool does (commander's own default is 1).
+  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.help" ? 0 : 2));
   program.parse(argv, { from: "user" });
   return program.opts<BenchOptions>();
 }

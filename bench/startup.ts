@@ -12,6 +12,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { benchArgs } from "./benchFlags";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -63,10 +64,16 @@ function median(argv: string[], runs: number): Sample {
 }
 
 function main(): void {
-  const args = process.argv.slice(2);
-  const runsAt = args.indexOf("--runs");
-  const runs = runsAt >= 0 ? Math.max(1, Math.min(50, Number(args[runsAt + 1]) || 5)) : 5;
-  const withTsNode = !args.includes("--no-ts-node");
+  const flags = benchArgs(process.argv.slice(2), {
+    name: "npm run bench:startup --",
+    summary: "Benchmark: start-up time (wall and CPU, median) of every tool's entry point and the verifier, against bare node and the old ts-node start.",
+    flags: [
+      { flags: "--runs <n>", description: "runs per entry point, 1-50 (default 5)" },
+      { flags: "--no-ts-node", description: "skip timing the old ts-node start of each entry point" },
+    ],
+  });
+  const runs = flags.runs === undefined ? 5 : Math.max(1, Math.min(50, Number(flags.runs) || 5));
+  const withTsNode = flags.tsNode !== false;
   // One run first so a stale dist/ is rebuilt before anything is timed.
   timeOnce([process.execPath, "launch.js", "verify/cli", "--help"]);
   const bare = median([process.execPath, "-e", ""], runs);

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../lib/projectRoot";
+import { benchArgs } from "./benchFlags";
 import { GpuLock, runVerification, type VerificationReport } from "../verify";
 import { type Emulator, startEmulator } from "../test/emulator/server";
 
@@ -100,6 +101,11 @@ async function main(): Promise<number> {
   }
 }
 
+benchArgs(process.argv.slice(2), {
+  name: "npm run bench:verify --",
+  summary: "Benchmark: full verification of both lanes against the emulator (50 ms latency, 2 s jobs); prints wall time vs the sequential cost and a stale deploy's time-to-fail.",
+  flags: [],
+});
 main().then(
   (code) => {
     process.exitCode = code;

@@ -82,7 +82,7 @@ describe("npm scripts", () => {
     expect(pkg.scripts.prepare).toBe("npm run build");
     expect(pkg.scripts.build).toBe("node launch.js --build");
     const launched = Object.entries(pkg.scripts).filter(([, cmd]) => cmd.startsWith("node launch.js ") && !cmd.startsWith("node launch.js --"));
-    expect(launched.map(([name]) => name).sort()).toEqual(["deploy", "doctor", "init", "logs", "preview", "prune", "pulumi", "rollback", "status", "tunnel", "verify"]);
+    expect(launched.map(([name]) => name).sort()).toEqual(["deploy", "doctor", "init", "logs", "preview", "prune", "pulumi", "rollback", "state:backup", "state:restore", "status", "tunnel", "verify"]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { entryPoints } = require(path.join(REPO_ROOT, "launch.js")) as { entryPoints(): string[] };
     const built = entryPoints();

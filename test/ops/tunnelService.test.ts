@@ -117,7 +117,7 @@ describe("npm run tunnel -- --install/--status/--uninstall", () => {
     expect(await serviceMain(["--install"], cap.ctx, linux)).toBe(0);
     const file = unitPath(sb.env, sb.dir, "hemma");
     expect(file).toBe(path.join(sb.dir, ".config", "systemd", "user", "sir-convert-a-lot-tunnel-hemma.service"));
-    expect(fs.readFileSync(file, "utf8")).toContain(`ExecStart=${path.join(BIN_DIR, "ssh")} -N -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=3 -o ConnectTimeout=15 -L 127.0.0.1:${prodPort}:127.0.0.1:28085 -L 127.0.0.1:${evalPort}:127.0.0.1:28086 -o ServerAliveInterval=30 -o ConnectTimeout=15 hemma\n`);
+    expect(fs.readFileSync(file, "utf8")).toContain(`ExecStart=${path.join(BIN_DIR, "ssh")} -N -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=3 -o ConnectTimeout=15 -L 127.0.0.1:${prodPort}:127.0.0.1:28085 -L 127.0.0.1:${evalPort}:127.0.0.1:28086 -o ServerAliveInterval=30 -o ConnectTimeout=15 -- hemma\n`);
     expect(calls()).toEqual(["--user daemon-reload", "--user enable sir-convert-a-lot-tunnel-hemma.service", "--user restart sir-convert-a-lot-tunnel-hemma.service"]);
 
     const st = captureContext(sb.env);
