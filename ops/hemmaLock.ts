@@ -72,7 +72,7 @@ function lockHost(ctx: OpsContext): LockHost {
       run: async (args) => {
         const ssh = which("ssh", ctx.env);
         if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "--", remoteCommand(["sh", "-c", LOCK_SCRIPT, "sh", ...args])], { env: ctx.env, timeoutMs: 60_000 });
+        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(["sh", "-c", LOCK_SCRIPT, "sh", ...args])], { env: ctx.env, timeoutMs: 60_000 });
       },
     };
   }

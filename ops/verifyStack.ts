@@ -111,7 +111,7 @@ async function refuseUnreachable(cfg: OpsConfig, lanes: string[], ctx: OpsContex
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  const res = await runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "--", "true"], { env: ctx.env, timeoutMs: 60_000 });
+  const res = await runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "true"], { env: ctx.env, timeoutMs: 60_000 });
   if (res.code === 0) return;
   const why = (res.stderr || res.stdout).trim().split("\n").filter(Boolean).pop() ?? `ssh exit code ${res.code}`;
   for (const lane of lanes) ctx.err(`[${lane}] not verified: Hemma is unreachable (ssh ${target.destination}): ${why}`);

@@ -13,7 +13,7 @@ export const BATCH_OPTIONS = ["-o", "BatchMode=yes"];
 
 /** `ssh [options] -o BatchMode=yes [-p port] <dest> -- <script>` as argv (no shell involved locally). */
 export function sshScriptArgv(target: SshTarget, script: string, extra: string[] = []): string[] {
-  return [...sshBaseArgs(target, [...BATCH_OPTIONS, ...extra]), "--", script];
+  return [...sshBaseArgs(target, [...BATCH_OPTIONS, ...extra]), script];
 }
 
 /** A command line for the remote shell, each word quoted. */

@@ -173,7 +173,7 @@ describe("Hemma's operator lock (real processes)", () => {
       };
       const runs = [0, 1, 2, 3].map(() => run("test/ops/lockHolder.ts", [], env));
       const codes = await Promise.all(runs.map((r) => r.exited));
-      expect(codes).toEqual([0, 0, 0, 0]);
+      expect([codes, runs.map((r) => (codes[runs.indexOf(r)] === 0 ? "" : r.output()))]).toEqual([[0, 0, 0, 0], ["", "", "", ""]]);
       const events = fs
         .readFileSync(log, "utf8")
         .trim()
