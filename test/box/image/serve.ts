@@ -6,6 +6,7 @@
 // which `restart: unless-stopped` turns into a restart loop.
 import { realpathSync } from "node:fs";
 import path from "node:path";
+import zlib from "node:zlib";
 import { startEmulator } from "../../emulator/server";
 
 const PORTS = { prod: 8085, eval: 8086 } as const;
@@ -31,7 +32,28 @@ function resolved(dir: string): string {
   }
 }
 
+/**
+ * Debian bookworm's nodejs is 18, whose zlib has no crc32 (Node >= 20.15); the emulator's docx/zip
+ * writer calls it. The standard CRC-32 (IEEE, reflected 0xEDB88320), installed only when missing.
+ */
+function ensureZlibCrc32(): void {
+  const z = zlib as unknown as { crc32?: (data: Buffer | string, value?: number) => number };
+  if (typeof z.crc32 === "function") return;
+  const table = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  z.crc32 = (data, value = 0) => {
+    const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    let c = (value ^ 0xffffffff) >>> 0;
+    for (const b of bytes) c = (table[(c ^ b) & 0xff]! ^ (c >>> 8)) >>> 0;
+    return (c ^ 0xffffffff) >>> 0;
+  };
+}
+
 async function main(): Promise<void> {
+  ensureZlibCrc32();
   const profile = process.argv[2] === "eval" ? "eval" : "prod";
   const env = process.env;
   const module = profile === "prod" ? "service" : "service_eval";
@@ -55,7 +77,8 @@ async function main(): Promise<void> {
     port: PORTS[profile],
     host: "0.0.0.0",
     kfdPath: "/dev/kfd",
-    jobDurationMs: Number(env.BOX_EMULATOR_JOB_MS ?? 400),
+    // a conversion takes seconds on the real GPU: long enough for the verifier's rocm-smi samples over ssh
+    jobDurationMs: Number(env.BOX_EMULATOR_JOB_MS ?? 4000),
     scenario: { dataRootCollision: resolved(prodRoot) === resolved(evalRoot) },
   });
   process.stdout.write(`INFO:     Uvicorn running on http://0.0.0.0:${emulator.port} (Press CTRL+C to quit)\n`);
