@@ -16,6 +16,7 @@ import { runVerification, verificationCommands } from "../test/box/lib/commands"
 import { EngineApi } from "../test/box/lib/engineApi";
 import { buildImage, imageIdOf } from "../test/box/lib/imageBuild";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
+import { acquireSuiteLock } from "../test/box/lib/suiteLock";
 import { BOX_API_KEY, boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -74,6 +75,8 @@ async function main(): Promise<void> {
   const box = boxOrReason();
   if (typeof box === "string") throw new Error(box);
   const image = await ensureRuntimeImage(box);
+  // the lanes' names, ports and the GPU stand-in are the box suites' too: take turns with them
+  const release = await acquireSuiteLock(box.state, 15 * 60_000);
   const ssh = await EngineApi.connect({ kind: "ssh", dockerHost: box.dockerHost, sshOptions: box.sshOptions });
   const sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
   const evidence = mkdtempSync(path.join(os.tmpdir(), "bench-box-"));
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
   } finally {
     await removeLanes(sock, names, volumes);
     await sock.request("DELETE", `/images/${encodeURIComponent(oldTag)}`);
+    release();
     if (process.env.SIR_CONVERT_A_LOT_BOX_KEEP !== "1") spawnSync("bash", [BOX_SCRIPT, "down"], { stdio: "inherit" });
   }
 }

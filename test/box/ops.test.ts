@@ -2,7 +2,7 @@
 // installed where the pinned launcher looks; real ssh, real docker on the box): `npm run verify` over
 // both lanes, `npm run tunnel` (then /readyz through it shows the deployed revision), and
 // `npm run prune` (a dry run removes nothing; a real run keeps the last N deployed revisions and
-// every image a container uses, and removes the rest).
+// every image a container uses, and removes the rest), and rollback's image-presence check.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -159,4 +159,14 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     // kept: the current revision (deployed, and both lanes use it) and the newest older deploy
     expect(await present()).toEqual({ [image.revision]: true, [older[0]!]: false, [older[1]!]: false, [older[2]!]: true });
   }, 5 * 60_000);
+
+  it("npm run rollback checks the target's image on the box: present is reused (no rebuild), a pruned one is rebuilt", async () => {
+    // after the prune above: older[2] is still there, older[0] was removed
+    const present = await runTool("rollback", ["--dry-run", "--to", older[2]!], env, 120_000);
+    const id = await imageIdOf(sock, `${image.name}:${older[2]}`);
+    expect(present.output).toContain(`image status   still on Hemma (${id}, labelled ${older[2]!.slice(0, 12)}); no rebuild`);
+    const pruned = await runTool("rollback", ["--dry-run", "--to", older[0]!], env, 120_000);
+    expect(pruned.output).toContain("image status   NOT on Hemma any more; it will be REBUILT");
+  }, 4 * 60_000);
 });
+

@@ -48,17 +48,17 @@ export function runCreate(cmd: LaneCommand, timeoutMs: number, environment: Reco
   });
 }
 
-/** Every lane's verification in the engine's order; all runs, and the wall time. */
+/** The given lanes' commands in the engine's order (a missing group is skipped); all runs, and the wall time. */
 export async function runVerification(commands: LaneCommand[], timeoutMs: number): Promise<{ runs: CommandRun[]; wallMs: number }> {
   const started = Date.now();
   const lanes = [...new Set(commands.map((c) => c.lane))];
   const perLane = await Promise.all(
     lanes.map(async (lane) => {
-      const of = (g: LaneCommand["group"]) => commands.find((c) => c.lane === lane && c.group === g)!;
-      const health = await runCreate(of("health"), timeoutMs);
-      if (health.exitCode !== 0) return [health];
-      const rest = await Promise.all([runCreate(of("gpu"), timeoutMs), runCreate(of("smoke"), timeoutMs)]);
-      return [health, ...rest];
+      const of = (g: LaneCommand["group"]) => commands.filter((c) => c.lane === lane && c.group === g);
+      const health = await Promise.all(of("health").map((c) => runCreate(c, timeoutMs)));
+      if (health.some((h) => h.exitCode !== 0)) return health;
+      const rest = await Promise.all([...of("gpu"), ...of("smoke")].map((c) => runCreate(c, timeoutMs)));
+      return [...health, ...rest];
     }),
   );
   return { runs: perLane.flat(), wallMs: Date.now() - started };
