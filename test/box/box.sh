@@ -60,9 +60,11 @@ ensure_devices() {
   getent group video >/dev/null || groupadd -r video
   # Stand-ins: real character devices that open (the kernel's full device numbers), distinct paths,
   # so a container started with --device sees them and one started without does not.
-  [ -c /dev/kfd ] || mknod -m 0660 /dev/kfd c 1 7
-  mkdir -p /dev/dri
-  [ -c /dev/dri/renderD128 ] || mknod -m 0660 /dev/dri/renderD128 c 1 7
+  # Recorded, so `down` removes only the nodes the box made (the unit suites' emulator holds
+  # /dev/kfd when it exists, which the box's rocm-smi would count as GPU work).
+  [ -e /dev/kfd ] || { mknod -m 0660 /dev/kfd c 1 7 && echo /dev/kfd >> "$STATE/devices.made"; }
+  [ -d /dev/dri ] || { mkdir /dev/dri && echo /dev/dri >> "$STATE/devices.made"; }
+  [ -e /dev/dri/renderD128 ] || { mknod -m 0660 /dev/dri/renderD128 c 1 7 && echo /dev/dri/renderD128 >> "$STATE/devices.made"; }
   chgrp render /dev/kfd /dev/dri/renderD128
 }
 
@@ -162,6 +164,12 @@ case "${1:-}" in
   down)
     stop_pidfile "$STATE/sshd.pid" sshd
     stop_pidfile "$STATE/dockerd.pid" dockerd
+    if [ -f "$STATE/devices.made" ]; then
+      tac "$STATE/devices.made" | while read -r node; do
+        case "$node" in /dev/kfd|/dev/dri/renderD128) [ -c "$node" ] && rm -f "$node" ;; /dev/dri) rmdir "$node" 2>/dev/null || true ;; esac
+      done
+      rm -f "$STATE/devices.made"
+    fi
     rm -f "$STATE/box.env"
     ;;
   status)
