@@ -129,7 +129,7 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
 
   it("npm run tunnel forwards each lane; /readyz through it shows the deployed revision", async () => {
     const [prodPort, evalPort] = [await freePort(), await freePort()];
-    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
@@ -144,7 +144,9 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
       expect([ready?.service_revision, output]).toEqual([image.revision, output]);
       expect((await getJson(evalPort)).service_profile).toBe("eval");
     } finally {
-      child.kill("SIGTERM");
+      // an operator's Ctrl-C reaches the tool's whole process group, its ssh included (a SIGTERM to
+      // the tool alone leaves that ssh running)
+      process.kill(-child.pid!, "SIGINT");
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
     }
   }, 2 * 60_000);
