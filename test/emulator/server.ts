@@ -65,6 +65,8 @@ export interface EmulatorOptions {
   /** Refuse connections (not listening) for this long. */
   startDelayMs?: number;
   port?: number;
+  /** Address to listen on (default 127.0.0.1; the box's container image listens on 0.0.0.0). */
+  host?: string;
   /** While a GPU job runs, a file `<dir>/<job id>` holds the GPU use percent (read by the fake rocm-smi). */
   gpuStateDir?: string;
   /** GPU use written while a GPU job runs (default 87; 0 emulates an idle GPU). */
@@ -443,7 +445,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const listening = new Promise<void>((resolve, reject) => {
     const listen = (): void => {
       server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
+      server.listen(port, options.host ?? "127.0.0.1", () => {
         listenedAt = Date.now();
         container.log(`INFO:     Uvicorn running on http://0.0.0.0:${port} (Press CTRL+C to quit)`);
         resolve();

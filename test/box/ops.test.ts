@@ -1,0 +1,174 @@
+// The operator tools against the box, with only the Pulumi CLI's JSON faked (test/ops/bin/pulumi,
+// installed where the pinned launcher looks; real ssh, real docker on the box): `npm run verify` over
+// both lanes, `npm run tunnel` (then /readyz through it shows the deployed revision), and
+// `npm run prune` (a dry run removes nothing; a real run keeps the last N deployed revisions and
+// every image a container uses, and removes the rest), and rollback's image-presence check.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { freePort } from "../../verify/ssh/tunnel";
+import { committedConfig, PROGRAM_DIR, runStack, type StackRun } from "../harness/stack";
+import { loadHistory, makeSandbox, type Sandbox } from "../ops/helpers";
+import { describeOnBox } from "./lib/box";
+import { EngineApi } from "./lib/engineApi";
+import { buildImage, imageIdOf } from "./lib/imageBuild";
+import { boxImage, type BoxImage } from "./lib/runtimeImage";
+import { BOX_API_KEY, boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
+import { acquireSuiteLock } from "./lib/suiteLock";
+
+interface ToolRun { code: number | null; output: string; ms: number }
+
+function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolRun> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output, ms: Date.now() - started });
+    });
+  });
+}
+
+function getJson(port: number): Promise<any> {
+  return new Promise((resolve, reject) => {
+    http.get({ host: "127.0.0.1", port, path: "/readyz", timeout: 5000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve(JSON.parse(body)));
+    }).on("error", reject);
+  });
+}
+
+/** Committed config (as the stack runs on the box) in `pulumi config --json` form. */
+function pulumiConfigJson(raw: Record<string, string>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => {
+      if (k.endsWith(":apiKey")) return [k, { value: BOX_API_KEY, secret: true }];
+      let objectValue: unknown;
+      try {
+        const parsed = JSON.parse(v);
+        if (typeof parsed === "object" && parsed !== null) objectValue = parsed;
+      } catch {
+        // a plain string value
+      }
+      return [k, objectValue !== undefined ? { value: v, objectValue, secret: false } : { value: v, secret: false }];
+    }),
+  );
+}
+
+/** A succeeded update of `revision` in `pulumi stack history --json` form (the fixture's shape). */
+function deployed(revision: string, config: Record<string, unknown>, at: number): Record<string, unknown> {
+  const template = loadHistory()[0] as Record<string, unknown>;
+  const iso = new Date(Date.UTC(2026, 0, 1) + at * 3600_000).toISOString();
+  return { ...template, version: at, message: `deploy ${revision.slice(0, 7)}`, result: "succeeded", startTime: iso, endTime: iso, config: { ...config, "sir-convert-a-lot:revision": { value: revision, secret: false } } };
+}
+
+describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) => {
+  let release: () => void = () => undefined;
+  let ssh: EngineApi;
+  let sock: EngineApi;
+  let run: StackRun;
+  let image: BoxImage;
+  let sb: Sandbox;
+  let env: NodeJS.ProcessEnv;
+  let volumes: string[] = [];
+  let names: string[] = [];
+  const older = ["1", "2", "3"].map((d) => d.repeat(40));
+
+  beforeAll(async () => {
+    const box = getBox();
+    release = await acquireSuiteLock(box.state, 15 * 60_000);
+    image = boxImage(box);
+    ssh = await EngineApi.connect({ kind: "ssh", dockerHost: box.dockerHost, sshOptions: box.sshOptions });
+    sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
+    const options = boxStackOptions(box, image, mkdtempSync(path.join(os.tmpdir(), "box-ev-")));
+    run = await runStack(options);
+    volumes = await ensureVolumes(ssh, run);
+    const lanes = laneContainers(run, image).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh));
+    names = lanes.map((l) => l.name);
+    // older revisions' images (the runtime image relabelled), as earlier deploys left them
+    const ctx = mkdtempSync(path.join(os.tmpdir(), "box-old-"));
+    for (const rev of older) {
+      mkdirSync(path.join(ctx, rev));
+      writeFileSync(path.join(ctx, rev, "Dockerfile"), `FROM ${image.tag}\nLABEL org.opencontainers.image.revision=${rev}\n`);
+      if (!(await imageIdOf(sock, `${image.name}:${rev}`))) await buildImage(ssh, path.join(ctx, rev), { tag: `${image.name}:${rev}`, dockerfile: "Dockerfile", buildArgs: {}, labels: {} });
+    }
+    await deployLanes(ssh, sock, lanes);
+    const config = pulumiConfigJson(committedConfig(options));
+    const outputs = run.plain({ inputs: run.result.outputs } as never);
+    // newest first, as `pulumi stack history` lists them
+    const history = [deployed(image.revision, config, 4), ...older.slice().reverse().map((rev, i) => deployed(rev, config, 3 - i))];
+    sb = makeSandbox({ config, outputs, history });
+    // real ssh (not test/ops/bin's fake): only pulumi is faked, through PULUMI_HOME
+    env = { ...sb.env, PATH: process.env.PATH };
+  }, 16 * 60_000);
+
+  afterAll(async () => {
+    try {
+      sb?.cleanup();
+      if (sock) {
+        await removeLanes(sock, names, volumes);
+        for (const rev of older) await sock.request("DELETE", `/images/${encodeURIComponent(`${image.name}:${rev}`)}`);
+      }
+    } finally {
+      release();
+    }
+  }, 120_000);
+
+  it("npm run verify re-verifies both deployed lanes from the stack outputs", async () => {
+    const res = await runTool("verifyEntry", ["--checks", "readiness,liveness,metrics,gpu", "--evidence-dir", path.join(sb.dir, "evidence")], env, 240_000);
+    expect([res.code, res.output]).toEqual([0, expect.stringMatching(/prod[\s\S]*eval|eval[\s\S]*prod/)]);
+    expect(res.output).not.toContain(BOX_API_KEY);
+  }, 5 * 60_000);
+
+  it("npm run tunnel forwards each lane; /readyz through it shows the deployed revision", async () => {
+    const [prodPort, evalPort] = [await freePort(), await freePort()];
+    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    let output = "";
+    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+    try {
+      const until = Date.now() + 60_000;
+      let ready: any;
+      while (Date.now() < until && child.exitCode === null) {
+        ready = await getJson(prodPort).catch(() => undefined);
+        if (ready) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect([ready?.service_revision, output]).toEqual([image.revision, output]);
+      expect((await getJson(evalPort)).service_profile).toBe("eval");
+    } finally {
+      // an operator's Ctrl-C reaches the tool's whole process group, its ssh included (a SIGTERM to
+      // the tool alone leaves that ssh running)
+      process.kill(-child.pid!, "SIGINT");
+      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once("exit", r)));
+    }
+  }, 2 * 60_000);
+
+  it("npm run prune: a dry run removes nothing; a real run keeps the last N deployed and in-use images, removes the rest", async () => {
+    const present = async () => Object.fromEntries(await Promise.all([image.revision, ...older].map(async (r) => [r, (await imageIdOf(sock, `${image.name}:${r}`)) !== undefined])));
+    const dry = await runTool("prune", ["--dry-run", "--keep", "2"], env, 120_000);
+    expect([dry.code, dry.output]).toEqual([0, dry.output]);
+    expect(await present()).toEqual({ [image.revision]: true, [older[0]!]: true, [older[1]!]: true, [older[2]!]: true });
+    const real = await runTool("prune", ["--yes", "--keep", "2"], env, 120_000);
+    expect([real.code, real.output]).toEqual([0, real.output]);
+    // kept: the current revision (deployed, and both lanes use it) and the newest older deploy
+    expect(await present()).toEqual({ [image.revision]: true, [older[0]!]: false, [older[1]!]: false, [older[2]!]: true });
+  }, 5 * 60_000);
+
+  it("npm run rollback checks the target's image on the box: present is reused (no rebuild), a pruned one is rebuilt", async () => {
+    // after the prune above: older[2] is still there, older[0] was removed
+    const present = await runTool("rollback", ["--dry-run", "--to", older[2]!], env, 120_000);
+    const id = await imageIdOf(sock, `${image.name}:${older[2]}`);
+    expect(present.output).toContain(`image status   still on Hemma (${id}, labelled ${older[2]!.slice(0, 12)}); no rebuild`);
+    const pruned = await runTool("rollback", ["--dry-run", "--to", older[0]!], env, 120_000);
+    expect(pruned.output).toContain("image status   NOT on Hemma any more; it will be REBUILT");
+  }, 4 * 60_000);
+});
+

@@ -1,0 +1,134 @@
+// The stack's own verification commands against lanes on the box: each command resource's `create`
+// with its `environment`, run as the command provider runs it (lib/commands.ts). They pass on healthy
+// lanes, and fail naming the fact, within an asserted bound, for a lane created without its devices
+// (the upstream incident), a stale expected revision, the GPU declared unavailable, a stopped
+// container and a wrong API key; plus issue 10's cheap scenarios on the box: foreign GPU work
+// refuses judgement, a lane that dies at import is reported at once.
+import { spawn } from "node:child_process";
+import { closeSync, mkdtempSync, openSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { API_KEY_ENV } from "../../lib/serviceContract";
+import { runStack, type StackRun } from "../harness/stack";
+import { describeOnBox } from "./lib/box";
+import { type LaneCommand, runCreate, runVerification, verificationCommands } from "./lib/commands";
+import { type RecordedContainer, createContainer, removeContainer } from "./lib/containerMapping";
+import { EngineApi } from "./lib/engineApi";
+import { boxImage } from "./lib/runtimeImage";
+import { boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
+import { acquireSuiteLock } from "./lib/suiteLock";
+
+const RUN_TIMEOUT_MS = 240_000;
+/** Every failure below must be reported within this (the commands' own deadline is 600 s). */
+const FAILURE_BOUND_MS = 60_000;
+
+describeOnBox("the stack's verification commands on the box", (getBox) => {
+  let release: () => void = () => undefined;
+  let ssh: EngineApi;
+  let sock: EngineApi;
+  let run: StackRun;
+  let commands: LaneCommand[];
+  let declared: RecordedContainer[];
+  let volumes: string[] = [];
+
+  const command = (lane: string, group: LaneCommand["group"]) => commands.find((c) => c.lane === lane && c.group === group)!;
+  const prod = () => declared.find((c) => c.name === "sir_convert_a_lot_prod")!;
+  /** Replaces the prod lane with a changed copy, started without waiting for health. */
+  const replaceProd = async (change: (c: RecordedContainer) => RecordedContainer) => {
+    await removeContainer(sock, prod().name);
+    await createContainer(ssh, sock, { ...change(prod()), wait: false });
+  };
+  const expectFailure = async (lane: string, group: LaneCommand["group"], pattern: RegExp, env?: Record<string, string>) => {
+    const result = await runCreate(command(lane, group), RUN_TIMEOUT_MS, env);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.output).toMatch(pattern);
+    expect(result.ms).toBeLessThan(FAILURE_BOUND_MS);
+    return result;
+  };
+
+  beforeAll(async () => {
+    const box = getBox();
+    release = await acquireSuiteLock(box.state, 15 * 60_000);
+    const image = boxImage(box);
+    ssh = await EngineApi.connect({ kind: "ssh", dockerHost: box.dockerHost, sshOptions: box.sshOptions });
+    sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
+    run = await runStack(boxStackOptions(box, image, mkdtempSync(path.join(os.tmpdir(), "box-ev-"))));
+    commands = verificationCommands(run);
+    declared = laneContainers(run, image).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh));
+    volumes = await ensureVolumes(ssh, run);
+    await deployLanes(ssh, sock, declared);
+  }, 16 * 60_000);
+
+  afterAll(async () => {
+    try {
+      if (sock) await removeLanes(sock, declared.map((c) => c.name), volumes);
+    } finally {
+      release();
+    }
+  }, 120_000);
+
+  it("passes on healthy lanes (lanes in parallel, health before gpu and smoke)", async () => {
+    expect(commands.map((c) => c.name).sort()).toEqual(["eval-verify-gpu", "eval-verify-health", "eval-verify-smoke", "prod-verify-gpu", "prod-verify-health", "prod-verify-smoke"]);
+    for (const c of commands) expect(c.create).not.toContain(c.environment[API_KEY_ENV]);
+    const { runs } = await runVerification(commands, RUN_TIMEOUT_MS);
+    for (const r of runs) expect([r.name, r.exitCode, r.exitCode === 0 ? "" : r.output]).toEqual([r.name, 0, ""]);
+    expect(runs).toHaveLength(6);
+  }, 8 * 60_000);
+
+  it("fails the smoke check on a wrong API key", async () => {
+    await expectFailure("prod", "smoke", /401|auth_invalid_api_key|API key/i, { [API_KEY_ENV]: "not-the-lane-key-0000000000000000" });
+  }, 2 * 60_000);
+
+  it("fails the gpu check on a lane created without its devices (the upstream incident)", async () => {
+    await replaceProd((c) => ({ ...c, devices: [] }));
+    await expectFailure("prod", "gpu", /\/dev\/kfd/);
+  }, 2 * 60_000);
+
+  it("fails the gpu check when the lane declares the GPU unavailable", async () => {
+    await replaceProd((c) => ({ ...c, envs: c.envs!.map((e) => (e.startsWith("SIR_CONVERT_A_LOT_GPU_AVAILABLE=") ? "SIR_CONVERT_A_LOT_GPU_AVAILABLE=0" : e)) }));
+    await expectFailure("prod", "gpu", /SIR_CONVERT_A_LOT_GPU_AVAILABLE/);
+  }, 2 * 60_000);
+
+  it("fails health on a stale expected revision", async () => {
+    await replaceProd((c) => ({ ...c, envs: c.envs!.map((e) => (e.startsWith("SIR_CONVERT_A_LOT_EXPECTED_REVISION=") ? `SIR_CONVERT_A_LOT_EXPECTED_REVISION=${"0".repeat(40)}` : e)) }));
+    await expectFailure("prod", "health", /stale_revision/);
+  }, 2 * 60_000);
+
+  it("fails health on a stopped container", async () => {
+    await replaceProd((c) => c);
+    await sock.json("POST", `/containers/${prod().name}/stop`, { query: { t: 5 } });
+    await expectFailure("prod", "health", /exited|not running|stopped/i);
+  }, 2 * 60_000);
+
+  it("refuses to judge GPU use while a foreign process holds the GPU, naming it (issue 10)", async () => {
+    await replaceProd((c) => c);
+    // a host process (no lane's) holding the device, as another user's GPU job would
+    const fd = openSync("/dev/kfd", "r");
+    const foreign = spawn("sleep", ["120"], { stdio: [fd, "ignore", "ignore"] });
+    closeSync(fd);
+    try {
+      // the stack's smoke command, with a short wait for the GPU to be free (the default is 120 s)
+      const smoke = command("prod", "smoke");
+      const shortWait = { ...smoke, create: smoke.create.replace("verify -- ", "verify -- --gpu-idle-wait-seconds 5 ") };
+      expect(shortWait.create).not.toBe(smoke.create);
+      const result = await runCreate(shortWait, RUN_TIMEOUT_MS);
+      expect(result.exitCode).not.toBe(0);
+      expect(result.output).toMatch(new RegExp(`${foreign.pid}|sleep`));
+      expect(result.ms).toBeLessThan(FAILURE_BOUND_MS);
+    } finally {
+      foreign.kill("SIGKILL");
+    }
+  }, 2 * 60_000);
+
+  it("reports a lane that dies at import at once, with its log (issue 10)", async () => {
+    // eval raises at import when its data root is prod's (contract §1.3); unless-stopped restarts it
+    const evalLane = declared.find((c) => c.name === "sir_convert_a_lot_eval")!;
+    await removeContainer(sock, evalLane.name);
+    await createContainer(ssh, sock, {
+      ...evalLane,
+      wait: false,
+      envs: evalLane.envs!.map((e) => (e.startsWith("SIR_CONVERT_A_LOT_EVAL_DATA_DIR=") ? "SIR_CONVERT_A_LOT_EVAL_DATA_DIR=/var/lib/sir-convert-a-lot/prod" : e)),
+    });
+    await expectFailure("eval", "health", /RuntimeError/);
+  }, 2 * 60_000);
+});
