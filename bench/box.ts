@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as mockRun from "../gate/mockRun";
+import { benchArgs } from "./benchFlags";
 import { committedConfig, NS, PROGRAM_DIR, StackRun } from "../test/harness/stack";
 import { loadHistory, makeSandbox } from "../test/ops/helpers";
 import { BOX_SCRIPT, boxOrReason, type Box } from "../test/box/lib/box";
@@ -135,6 +136,11 @@ async function main(): Promise<void> {
   }
 }
 
+benchArgs(process.argv.slice(2), {
+  name: "npm run bench:box --",
+  summary: "Benchmark on the box (test/box/box.sh: real dockerd and sshd here): container start to healthy, verification wall time vs the sum of its commands, and a rollback to a present image end to end.",
+  flags: [],
+});
 main().catch((e: unknown) => {
   console.error(`error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   process.exit(1);

@@ -3,7 +3,7 @@
 // docker prints and classifies failures (ssh unreachable, no permission, no such image). Image
 // checks read the image's OCI revision label, so a tag that holds another commit's build is caught.
 import { z } from "zod";
-import { remoteCommand, sshBaseArgs, sshTargetFromDockerHost, isSshUrl } from "./hemmaSsh";
+import { runOnHemma, sshTargetFromDockerHost, isSshUrl } from "./hemmaSsh";
 import { OpsContext } from "./opsContext";
 import { OpsError } from "./opsError";
 import { runCommand, RunResult, tail, which } from "./runCommand";
@@ -19,11 +19,7 @@ export function dockerExecFor(dockerHost: string, sshOpts: string[], ctx: Pick<O
     const target = sshTargetFromDockerHost(dockerHost, sshOpts);
     return {
       where: `ssh ${target.destination}`,
-      run: async (args) => {
-        const ssh = which("ssh", ctx.env);
-        if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(["docker", ...args])], { env: ctx.env });
-      },
+      run: (args) => runOnHemma(target, ["docker", ...args], ctx),
     };
   }
   return {

@@ -17,11 +17,11 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { configObject } from "../lib/config/schema";
-import { isSshUrl, remoteCommand, sshBaseArgs, sshTargetFromDockerHost } from "./hemmaSsh";
+import { isSshUrl, runOnHemma, sshTargetFromDockerHost } from "./hemmaSsh";
 import { LOCK_SCRIPT, LockReply, parseLockReply } from "./hemmaLockScript";
 import { OpsContext, PROJECT_NAMESPACE } from "./opsContext";
 import { OpsError } from "./opsError";
-import { runCommand, tail, which } from "./runCommand";
+import { runCommand, tail } from "./runCommand";
 
 /** The lock directory on Hemma, shared by every operator (override only for tests). */
 export const DEFAULT_LOCK_DIR = "/var/tmp/sir-convert-a-lot/ops.lock";
@@ -69,11 +69,7 @@ function lockHost(ctx: OpsContext): LockHost {
     const target = sshTargetFromDockerHost(dockerHost, sshOpts);
     return {
       where: `ssh ${target.destination}`,
-      run: async (args) => {
-        const ssh = which("ssh", ctx.env);
-        if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-        return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(["sh", "-c", LOCK_SCRIPT, "sh", ...args])], { env: ctx.env, timeoutMs: 60_000 });
-      },
+      run: (args) => runOnHemma(target, ["sh", "-c", LOCK_SCRIPT, "sh", ...args], ctx, { timeoutMs: 60_000 }),
     };
   }
   // unix:// means the tools run on Hemma itself; for tcp:// this machine is the only shared place we can reach.

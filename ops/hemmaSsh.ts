@@ -3,6 +3,7 @@
 import { shellJoin, shellQuote } from "../lib/shellQuote";
 import { isSshUrl, parseSshUrl } from "../lib/sshTarget";
 import { OpsError } from "./opsError";
+import { runCommand, RunResult, which } from "./runCommand";
 
 export { shellQuote };
 
@@ -43,3 +44,13 @@ export function sshBaseArgs(target: SshTarget, extra: string[] = []): string[] {
 
 /** A remote command line, each word quoted for the remote POSIX shell. */
 export const remoteCommand = shellJoin;
+
+/**
+ * Runs `words` on Hemma over ssh in batch mode (never a prompt), each word quoted for the remote
+ * shell: the one way the tools run a command there (docker, the operator lock).
+ */
+export async function runOnHemma(target: SshTarget, words: string[], ctx: { env: NodeJS.ProcessEnv }, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const ssh = which("ssh", ctx.env);
+  if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
+  return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(words)], { env: ctx.env, ...opts });
+}
