@@ -170,7 +170,7 @@ function pulumiFailed(opts: DeployOptions, code: number, updateRan: boolean, ver
   if (opts.preview) return new OpsError(`pulumi preview failed with exit code ${code}`, "read the policy violations or errors above; nothing was changed on Hemma");
   if (!updateRan) {
     return new OpsError(
-      `pulumi up ended with exit code ${code} before any change${code === 255 ? " (declined at its prompt, or stopped before it started)" : ""}; nothing was deployed`,
+      `pulumi up ended with exit code ${code} before any change (declined at its prompt, or stopped before it started); nothing was deployed`,
       "read pulumi's output above; the lanes run what they ran before, so there is nothing to roll back. Run `npm run deploy` again when ready",
     );
   }

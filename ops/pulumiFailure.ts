@@ -17,7 +17,12 @@ export interface PulumiFailure {
 export const GENERAL_PULUMI_HINT =
   "run from the project directory (or use `npm run pulumi -- …`), and check that the state backend in Pulumi.yaml (backend.url) is reachable (README, State and secrets)";
 
-export function classifyPulumiFailure(code: number, output: string, stack: string): PulumiFailure {
+/**
+ * Sorts by pulumi's own texts (checked against pulumi v3.248/v3.265: pkg/backend/diy/lock.go,
+ * pkg/secrets/passphrase/manager.go, pkg/backend/backenderr/backenderr.go, pkg/backend/apply.go),
+ * not by the exit code, which is 1 for most of them since v3.226 (ExitStackNotFound = 6).
+ */
+export function classifyPulumiFailure(_code: number, output: string, stack: string): PulumiFailure {
   if (/currently locked by|stack is locked/i.test(output)) {
     return {
       kind: "locked",
@@ -39,7 +44,9 @@ export function classifyPulumiFailure(code: number, output: string, stack: strin
       hint: `check the name (--stack); if this checkout has no state yet, restore it (\`npm run state:restore\`, README, Taking over), or create the stack with \`npm run init -- --stack ${stack}\` for a first deploy`,
     };
   }
-  if (code === 255 && /confirmation declined/i.test(output)) {
+  // pulumi v3.265 pkg/backend/apply.go: "confirmation declined|cancelled, not proceeding with the
+  // update" on stdout; the bail exits 1 (pkg/cmd/pulumi/cmd/exit_codes.go), not the old 255.
+  if (/confirmation (declined|cancelled), not proceeding/i.test(output)) {
     return { kind: "declined", hint: "nothing was changed; run `npm run deploy` again and answer yes to apply it" };
   }
   return { kind: "other", hint: GENERAL_PULUMI_HINT };

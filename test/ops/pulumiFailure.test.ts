@@ -19,7 +19,7 @@ const CASES: [string, string, number, RegExp][] = [
   ["locked", "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.", 255, /another pulumi update holds stack hemma.*npm run pulumi -- cancel --stack hemma/],
   ["missing-passphrase", "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables", 255, /export PULUMI_CONFIG_PASSPHRASE_FILE=/],
   ["wrong-passphrase", "error: getting secrets manager: incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase", 255, /does not open stack hemma's secrets/],
-  ["missing-stack", "error: no stack named 'hemma' found", 255, /npm run init -- --stack hemma/],
+  ["missing-stack", "error: no stack named 'hemma' found", 6, /npm run init -- --stack hemma/],
 ];
 
 describe("pulumi failures, each with its own what to do", () => {
@@ -33,6 +33,11 @@ describe("pulumi failures, each with its own what to do", () => {
     expect(cap.text()).not.toContain("check that the state backend in Pulumi.yaml");
   });
 
+  it("a declined or cancelled prompt is sorted by its text whatever the exit code (1 since pulumi v3.226)", () => {
+    for (const code of [1, 255]) expect(classifyPulumiFailure(code, "confirmation declined, not proceeding with the update", "hemma").kind).toBe("declined");
+    expect(classifyPulumiFailure(1, "confirmation cancelled, not proceeding with the update: interrupt", "hemma").kind).toBe("declined");
+  });
+
   it("anything else keeps the general hint", () => {
     expect(classifyPulumiFailure(1, "error: open /x/.pulumi/meta.yaml: permission denied", "hemma").kind).toBe("other");
   });
@@ -43,7 +48,7 @@ describe("deploy messages that are true", () => {
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), upDeclined: true });
     const cap = captureContext(sb.env);
     expect(await deployMain([], cap.ctx)).toBe(1);
-    expect(cap.text()).toMatch(/error: pulumi up ended with exit code 255 before any change .*nothing was deployed/);
+    expect(cap.text()).toMatch(/error: pulumi up ended with exit code 1 before any change .*nothing was deployed/);
     expect(cap.text()).toContain("nothing to roll back");
     expect(cap.text()).not.toContain("npm run rollback");
   });
