@@ -4,12 +4,12 @@
 // `npm run prune` (a dry run removes nothing; a real run keeps the last N deployed revisions and
 // every image a container uses, and removes the rest), and rollback's image-presence check.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../verify/ssh/tunnel";
-import { committedConfig, PROGRAM_DIR, runStack, type StackRun } from "../harness/stack";
+import { committedConfig, NS, PROGRAM_DIR, runStack, type StackRun } from "../harness/stack";
 import { loadHistory, makeSandbox, type Sandbox } from "../ops/helpers";
 import { describeOnBox } from "./lib/box";
 import { EngineApi } from "./lib/engineApi";
@@ -17,6 +17,8 @@ import { buildImage, imageIdOf } from "./lib/imageBuild";
 import { boxImage, type BoxImage } from "./lib/runtimeImage";
 import { BOX_API_KEY, boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
+
+const BOX_STACK_FILE = path.join(PROGRAM_DIR, "Pulumi.box.yaml");
 
 interface ToolRun { code: number | null; output: string; ms: number }
 
@@ -105,12 +107,18 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     // newest first, as `pulumi stack history` lists them
     const history = [deployed(image.revision, config, 4), ...older.slice().reverse().map((rev, i) => deployed(rev, config, 3 - i))];
     sb = makeSandbox({ config, outputs, history });
+    // The operator lock (ops/hemmaLock.ts) finds Hemma in Pulumi.<stack>.yaml, as the real CLI's
+    // config lives there; the faked CLI serves config from its state instead, so the mutating tools
+    // run on stack "box" whose stack file names the box (removed again in afterAll).
+    const sshOpts = (config[`${NS}:sshOpts`] as { objectValue?: string[] } | undefined)?.objectValue ?? [];
+    writeFileSync(BOX_STACK_FILE, `config:\n  ${NS}:dockerHost: ${JSON.stringify((config[`${NS}:dockerHost`] as { value: string }).value)}\n  ${NS}:sshOpts:\n${sshOpts.map((o) => `    - ${JSON.stringify(o)}`).join("\n")}\n`);
     // real ssh (not test/ops/bin's fake): only pulumi is faked, through PULUMI_HOME
     env = { ...sb.env, PATH: process.env.PATH };
   }, 16 * 60_000);
 
   afterAll(async () => {
     try {
+      rmSync(BOX_STACK_FILE, { force: true });
       sb?.cleanup();
       if (sock) {
         await removeLanes(sock, names, volumes);
@@ -153,10 +161,10 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
 
   it("npm run prune: a dry run removes nothing; a real run keeps the last N deployed and in-use images, removes the rest", async () => {
     const present = async () => Object.fromEntries(await Promise.all([image.revision, ...older].map(async (r) => [r, (await imageIdOf(sock, `${image.name}:${r}`)) !== undefined])));
-    const dry = await runTool("prune", ["--dry-run", "--keep", "2"], env, 120_000);
+    const dry = await runTool("prune", ["--dry-run", "--keep", "2", "--stack", "box"], env, 120_000);
     expect([dry.code, dry.output]).toEqual([0, dry.output]);
     expect(await present()).toEqual({ [image.revision]: true, [older[0]!]: true, [older[1]!]: true, [older[2]!]: true });
-    const real = await runTool("prune", ["--yes", "--keep", "2"], env, 120_000);
+    const real = await runTool("prune", ["--yes", "--keep", "2", "--stack", "box"], env, 120_000);
     expect([real.code, real.output]).toEqual([0, real.output]);
     // kept: the current revision (deployed, and both lanes use it) and the newest older deploy
     expect(await present()).toEqual({ [image.revision]: true, [older[0]!]: false, [older[1]!]: false, [older[2]!]: true });
@@ -164,10 +172,10 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
 
   it("npm run rollback checks the target's image on the box: present is reused (no rebuild), a pruned one is rebuilt", async () => {
     // after the prune above: older[2] is still there, older[0] was removed
-    const present = await runTool("rollback", ["--dry-run", "--to", older[2]!], env, 120_000);
+    const present = await runTool("rollback", ["--dry-run", "--to", older[2]!, "--stack", "box"], env, 120_000);
     const id = await imageIdOf(sock, `${image.name}:${older[2]}`);
     expect(present.output).toContain(`image status   still on Hemma (${id}, labelled ${older[2]!.slice(0, 12)}); no rebuild`);
-    const pruned = await runTool("rollback", ["--dry-run", "--to", older[0]!], env, 120_000);
+    const pruned = await runTool("rollback", ["--dry-run", "--to", older[0]!, "--stack", "box"], env, 120_000);
     expect(pruned.output).toContain("image status   NOT on Hemma any more; it will be REBUILT");
   }, 4 * 60_000);
 });
