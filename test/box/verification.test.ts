@@ -109,7 +109,7 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
     try {
       // the stack's smoke command, with a short wait for the GPU to be free (the default is 120 s)
       const smoke = command("prod", "smoke");
-      const shortWait = { ...smoke, create: smoke.create.replace("verify -- ", "verify -- --gpu-idle-wait-seconds 5 ") };
+      const shortWait = { ...smoke, create: smoke.create.replace("verify/cli ", "verify/cli --gpu-idle-wait-seconds 5 ") };
       expect(shortWait.create).not.toBe(smoke.create);
       const result = await runCreate(shortWait, RUN_TIMEOUT_MS);
       expect(result.exitCode).not.toBe(0);
