@@ -15,7 +15,8 @@ import { main as pruneMain } from "../../ops/prune";
 import { main as initMain } from "../../ops/init";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
-const HAVE_SSHD = fs.existsSync("/usr/sbin/sshd") && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS !== "1";
+// Left out only on purpose (as the other real-sshd suites): without sshd and without the opt-out it runs and fails.
+const HAVE_SSHD = fs.existsSync("/usr/sbin/sshd") || process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS !== "1";
 
 let sb: Sandbox;
 const started: ChildProcess[] = [];
