@@ -18,7 +18,7 @@ import { EngineApi } from "../test/box/lib/engineApi";
 import { buildImage, imageIdOf } from "../test/box/lib/imageBuild";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
 import { acquireSuiteLock } from "../test/box/lib/suiteLock";
-import { BOX_API_KEY, boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
+import { boxStackOptions, pulumiConfigJson, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -41,17 +41,7 @@ async function stackOnBox(box: Box, image: BoxImage, evidence: string): Promise<
 }
 
 function configJson(raw: Record<string, string>, revision: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) {
-    if (k.endsWith(":apiKey")) out[k] = { value: BOX_API_KEY, secret: true };
-    else {
-      let o: unknown;
-      try { o = JSON.parse(v); } catch { o = undefined; }
-      out[k] = typeof o === "object" && o !== null ? { value: v, objectValue: o, secret: false } : { value: v, secret: false };
-    }
-  }
-  out[`${NS}:revision`] = { value: revision, secret: false };
-  return out;
+  return { ...pulumiConfigJson(raw), [`${NS}:revision`]: { value: revision, secret: false } };
 }
 
 function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; ms: number }> {

@@ -1,41 +1,36 @@
-// Benchmark on a box (not a test): three real `npm run deploy` runs through the canary gate and the
-// automatic rollback, each from the same good baseline, with prod's /readyz probed the whole time:
-//   good         a good new image: prod is down for one container start plus readiness;
-//   gpu-broken   an image broken for the GPU (devices or torch): the canary fails, prod 0 s down,
-//                the baseline still serving;
-//   prod-broken  an image that passes eval but fails prod's verification: prod down for its
-//                verification plus one container start and readiness (the automatic rollback).
-// Each revision is a commit of the service checkout (--source); deploy builds it on the box when
-// its image is missing. Prints each run's timeline and one table: prod's unavailability (from the
-// moment prod stops answering /readyz with ready until it answers ready again, summed), total
+// Benchmark on the box (not a test; `npm run bench:deploy`, root): three real `npm run deploy` runs
+// through the canary gate and the automatic rollback, with prod's /readyz probed the whole time:
+//   gpu-broken   an image broken for the GPU (a CUDA torch build): the canary (eval) fails, prod 0 s
+//                down, the old revision still serving;
+//   prod-broken  an image that passes eval but fails prod's verification (prod's Docling silently on
+//                the CPU): prod's own verification fails and the deploy rolls back on its own;
+//   good         a good new image: prod is down for one container start plus readiness.
+// The box (test/box/box.sh) is real dockerd and sshd on this machine. `npm run deploy` runs as
+// operators run it (compiled tools, the operator lock and the image check over real ssh); only the
+// Pulumi CLI is faked (test/ops/bin/pulumi), and its `up` is the box engine (test/box/engine): the
+// real index.ts under the SDK's mocks, each step done for real on the box in the order the SDK
+// sends registrations (how the engine sees the gate). Each revision is a commit of a scratch
+// service checkout whose Dockerfile starts from the box's runtime image; deploy builds each on the
+// box. The runs go gpu-broken, prod-broken, good from one baseline, so no run needs a re-deploy of
+// the baseline in between. Prints each run's timeline and one table: prod's unavailability (from
+// the moment prod stops answering /readyz with ready until it answers ready again, summed), total
 // deploy time, and which revision serves at the end (/healthz service_revision).
-//
-//   npm run bench:deploy -- --docker-host ssh://box --ssh-opt Port=2222 --source ../sir-convert-a-lot \
-//     --baseline <sha> --good <sha> --gpu-broken <sha> --prod-broken <sha> [--stack bench]
-//
-// The stack must exist (`npm run init -- --stack bench`); the bench sets its dockerHost, sshOpts and
-// source.path, and puts the checkout back on the branch it was on.
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
-import * as net from "node:net";
-import * as path from "node:path";
-import { Command } from "commander";
-import { isSshUrl, parseSshUrl, sshOptionValues, sshTargetArgs } from "../lib/sshTarget";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { benchArgs } from "./benchFlags";
+import { BOX_SCRIPT, boxOrReason, type Box } from "../test/box/lib/box";
+import { EngineApi } from "../test/box/lib/engineApi";
+import { ensureRuntimeImage, type BoxImage } from "../test/box/lib/runtimeImage";
+import { acquireSuiteLock } from "../test/box/lib/suiteLock";
+import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
+import { removeContainer } from "../test/box/lib/containerMapping";
+import { committedConfig, NS, PROGRAM_DIR } from "../test/harness/stack";
+import { makeSandbox } from "../test/ops/helpers";
 
-const PROJECT = path.resolve(__dirname, "..");
-
-interface BenchOptions {
-  stack: string;
-  dockerHost: string;
-  sshOpt: string[];
-  source: string;
-  baseline: string;
-  good: string;
-  gpuBroken: string;
-  prodBroken: string;
-  prodPort: number;
-  pollMs: number;
-  maxMinutes: number;
-}
+const STACK = "bench";
+const ENGINE = path.join(PROGRAM_DIR, "test", "box", "engine", "cli.ts");
 
 interface Event {
   atMs: number;
@@ -53,89 +48,42 @@ interface RunResult {
   timeline: Event[];
 }
 
-/** Lines of `npm run deploy` worth a timeline entry (the gate, prod, verification, rollback). */
+/** Lines of `npm run deploy` worth a timeline entry (image, the gate, prod, verification, rollback). */
 const MILESTONES = [
-  // pulumi's progress lines: `<type> <name> creating replacement (0s)`, `… created replacement (12s)`.
-  /\b(Container|Command) (prod|eval|canary)(-verify(-(health|gpu|smoke))?)? .*\b(creating|created|replacing|replaced|deleting|deleted|deleting original|updating|updated|failed)\b/i,
-  /\b(canary|prod|eval)-verify(-(health|gpu|smoke))?\b.*\b(FAIL|passed|failed)\b/,
-  /auto-rollback:/,
-  /^error: /,
-  /canary: (starting|verifying|verification failed|removed)/,
+  /\b(Container|Command) (prod|eval|canary)(-verify(-(health|gpu|smoke))?)? .*\b(creating|created|replacing|replaced|deleting original|deleted original|updating|updated|failed)\b/i,
+  /RemoteImage runtime-image(-build)? (building|created|replaced)/,
+  /auto-rollback: (prod goes back|pulumi up|prod runs)/,
+  /rolled back automatically/,
+  /^error: the deploy|^error: prod's verification/,
 ];
-
-function parseArgs(argv: string[]): BenchOptions {
-  const program = new Command("npm run bench:deploy --")
-    .description("deploy timelines through the canary gate and the automatic rollback, on a box")
-    .requiredOption("--docker-host <url>", "the box's docker host (ssh://… or unix://…)")
-    .option("--ssh-opt <option>", "an ssh -o option for the box (repeatable)", (v: string, all: string[]) => [...all, v], [] as string[])
-    .requiredOption("--source <dir>", "service checkout holding the four revisions")
-    .requiredOption("--baseline <sha>", "good revision deployed before every run")
-    .requiredOption("--good <sha>", "a good new revision")
-    .requiredOption("--gpu-broken <sha>", "a revision whose image is broken for the GPU")
-    .requiredOption("--prod-broken <sha>", "a revision that passes eval but fails prod's verification")
-    .option("--stack <name>", "stack to deploy (must exist)", "bench")
-    .option("--prod-port <n>", "prod's host port on the box", (v: string) => Number(v), 28085)
-    .option("--poll-ms <n>", "/readyz probe interval", (v: string) => Number(v), 250)
-    .option("--max-minutes <n>", "give up on one run after this long", (v: string) => Number(v), 60);
-  // --help exits 0; a usage error exits 2, as every tool does (commander's own default is 1).
-  program.exitOverride((err) => process.exit(err.code === "commander.helpDisplayed" || err.code === "commander.help" ? 0 : 2));
-  program.parse(argv, { from: "user" });
-  return program.opts<BenchOptions>();
-}
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync("git", ["-C", dir, ...args], { encoding: "utf8" }).trim();
 }
 
-function npm(args: string[], onLine?: (line: string) => void): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("npm", args, { cwd: PROJECT, stdio: ["ignore", "pipe", "pipe"] });
-    for (const stream of [child.stdout, child.stderr]) {
-      let rest = "";
-      stream.on("data", (chunk: Buffer) => {
-        const lines = (rest + chunk.toString("utf8")).split("\n");
-        rest = lines.pop() ?? "";
-        for (const l of lines) {
-          process.stdout.write(`    ${l}\n`);
-          onLine?.(l);
-        }
-      });
-    }
-    child.on("error", reject);
-    child.on("close", (code) => resolve(code ?? 1));
-  });
-}
-
-async function configureStack(o: BenchOptions): Promise<void> {
-  const set = async (...args: string[]) => {
-    if ((await npm(["run", "--silent", "pulumi", "--", "config", "set", ...args, "--stack", o.stack])) !== 0) throw new Error(`config set ${args.join(" ")} failed`);
+/** A scratch service checkout: one commit per revision, each Dockerfile starting from the box image. */
+function serviceCheckout(image: BoxImage): { dir: string; baseline: string; gpuBroken: string; prodBroken: string; good: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "bench-service-"));
+  git(dir, "init", "--quiet", "--initial-branch", "main");
+  git(dir, "config", "user.email", "bench@box.invalid");
+  git(dir, "config", "user.name", "bench");
+  const commit = (what: string, lines: string[]): string => {
+    writeFileSync(path.join(dir, "Dockerfile"), [`FROM ${image.tag}`, ...lines, ""].join("\n"));
+    writeFileSync(path.join(dir, "CHANGE"), `${what}\n`);
+    git(dir, "add", "-A");
+    git(dir, "commit", "--quiet", "-m", what);
+    return git(dir, "rev-parse", "HEAD");
   };
-  await set("dockerHost", o.dockerHost);
-  const opts = o.sshOpt.flatMap((x) => (x.startsWith("-o") ? [x] : ["-o", x]));
-  for (let i = 0; i < opts.length; i++) await set("--path", `sshOpts[${i}]`, opts[i]);
-  await set("--path", "source.path", path.resolve(o.source));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Where prod answers from here: a tunnel for an ssh:// host, the loopback port otherwise. */
-async function prodUrl(o: BenchOptions): Promise<{ url: string; tunnel?: ChildProcess }> {
-  if (!isSshUrl(o.dockerHost)) return { url: `http://127.0.0.1:${o.prodPort}` };
-  const local = await freePort();
-  const opts = sshOptionValues(o.sshOpt.flatMap((x) => (x.startsWith("-o") ? [x] : ["-o", x])));
-  const tunnel = spawn("ssh", ["-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-L", `${local}:127.0.0.1:${o.prodPort}`, ...sshTargetArgs(parseSshUrl(o.dockerHost), opts)], { stdio: "ignore" });
-  await new Promise((r) => setTimeout(r, 1500));
-  if (tunnel.exitCode !== null) throw new Error(`ssh tunnel to ${o.dockerHost} ended (exit ${tunnel.exitCode})`);
-  return { url: `http://127.0.0.1:${local}`, tunnel };
+  const baseline = commit("baseline", []);
+  // torch without "+rocm" in its version is the CUDA wheel: torch.version.hip is None (the upstream incident)
+  const gpuBroken = commit("gpu-broken: a CUDA torch wheel", [`RUN echo ${image.torchVersion.replace(/\+.*$/, "")} > /usr/lib/python3/dist-packages/torch/VERSION`]);
+  git(dir, "checkout", "--quiet", baseline);
+  git(dir, "checkout", "--quiet", "-b", "prod-broken");
+  const prodBroken = commit("prod-broken: prod's Docling silently on the CPU", ["ENV BOX_EMULATOR_CPU_ROUTES_PROD=pdf->md,pdf->docx"]);
+  git(dir, "checkout", "--quiet", baseline);
+  git(dir, "checkout", "--quiet", "-b", "good");
+  const good = commit("good: a new revision", ["RUN echo good > /app/CHANGE"]);
+  return { dir, baseline, gpuBroken, prodBroken, good };
 }
 
 async function ready(url: string): Promise<boolean> {
@@ -190,30 +138,44 @@ function startProbe(url: string, pollMs: number, t0: number, events: Event[]) {
   };
 }
 
-async function deployRevision(o: BenchOptions, revision: string, onLine?: (l: string) => void): Promise<number> {
-  git(o.source, "checkout", "--quiet", "--detach", revision);
-  return npm(["run", "--silent", "deploy", "--", "--yes", "--stack", o.stack], onLine);
+/** `npm run deploy` as an operator runs it (the compiled tool), output streamed and indented. */
+function deploy(env: NodeJS.ProcessEnv, source: string, revision: string, maxMs: number, onLine?: (line: string) => void): Promise<number> {
+  git(source, "checkout", "--quiet", "--detach", revision);
+  return new Promise((resolve, reject) => {
+    const child: ChildProcess = spawn(process.execPath, [path.join(PROGRAM_DIR, "launch.js"), "ops/deploy", "--yes", "--stack", STACK], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const timer = setTimeout(() => child.kill("SIGKILL"), maxMs);
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let rest = "";
+      stream.on("data", (chunk: Buffer) => {
+        const lines = (rest + chunk.toString("utf8")).split("\n");
+        rest = lines.pop() ?? "";
+        for (const l of lines) {
+          process.stdout.write(`    ${l}\n`);
+          onLine?.(l);
+        }
+      });
+    }
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(code ?? 1);
+    });
+  });
 }
 
-async function runScenario(o: BenchOptions, url: string, scenario: string, revision: string): Promise<RunResult> {
-  console.log(`\n== ${scenario}: baseline ${o.baseline.slice(0, 12)} first (not measured)`);
-  if ((await deployRevision(o, o.baseline)) !== 0 && !(await ready(url))) throw new Error(`the baseline ${o.baseline} does not deploy: fix the box first`);
-  if (!(await ready(url))) throw new Error("prod is not ready on the baseline");
-  console.log(`== ${scenario}: deploying ${revision.slice(0, 12)} (measured)`);
-  const events: Event[] = [];
+async function measured(env: NodeJS.ProcessEnv, source: string, url: string, scenario: string, revision: string, o: { pollMs: number; maxMs: number }): Promise<RunResult> {
+  console.log(`\n== ${scenario}: deploying ${revision.slice(0, 12)} (measured)`);
+  const events: Event[] = [{ atMs: 0, what: `npm run deploy of ${revision.slice(0, 12)} starts` }];
   const t0 = Date.now();
-  events.push({ atMs: 0, what: `npm run deploy of ${revision.slice(0, 12)} starts` });
   const probe = startProbe(url, o.pollMs, t0, events);
-  const deadline = setTimeout(() => console.error(`bench: ${scenario} exceeds ${o.maxMinutes} min`), o.maxMinutes * 60_000);
-  const exitCode = await deployRevision(o, revision, (line) => {
-    if (MILESTONES.some((re) => re.test(line))) events.push({ atMs: Date.now() - t0, what: line.trim().slice(0, 140) });
+  const exitCode = await deploy(env, source, revision, o.maxMs, (line) => {
+    if (MILESTONES.some((re) => re.test(line))) events.push({ atMs: Date.now() - t0, what: line.trim().slice(0, 150) });
   });
   const totalMs = Date.now() - t0;
   events.push({ atMs: totalMs, what: `npm run deploy exits ${exitCode}` });
   // Bounded wait for prod to come back after the deploy (it should already be).
   const until = Date.now() + 120_000;
   while (probe.isDown() && Date.now() < until) await new Promise((r) => setTimeout(r, o.pollMs));
-  clearTimeout(deadline);
   const { unavailableMs, outages } = await probe.finish();
   events.sort((a, b) => a.atMs - b.atMs);
   return { scenario, revision, exitCode, totalMs, unavailableMs, outages, servingAtEnd: await servingRevision(url), timeline: events };
@@ -224,40 +186,77 @@ function printTimeline(r: RunResult): void {
   for (const e of r.timeline) console.log(`| ${(e.atMs / 1000).toFixed(1)} | ${e.what.replace(/\|/g, "\\|")} |`);
 }
 
-function goalOf(r: RunResult, o: BenchOptions): string {
+function goalOf(r: RunResult, baseline: string): string {
   const serving = r.servingAtEnd.slice(0, 12);
-  if (r.scenario === "gpu-broken") return r.unavailableMs === 0 && r.servingAtEnd === o.baseline ? "met (0 s, baseline serving)" : `MISSED (want 0 s and ${o.baseline.slice(0, 12)} serving, saw ${serving})`;
-  if (r.scenario === "prod-broken") return r.servingAtEnd === o.baseline ? "baseline serving (compare the downtime with prod's start + readiness + verification in the timeline)" : `MISSED (want ${o.baseline.slice(0, 12)} serving, saw ${serving})`;
-  return r.servingAtEnd === r.revision && r.exitCode === 0 ? "new revision serving (compare the downtime with prod's start + readiness in the timeline)" : `MISSED (want ${r.revision.slice(0, 12)} serving, exit 0)`;
+  if (r.scenario === "gpu-broken") return r.unavailableMs === 0 && r.servingAtEnd === baseline && r.exitCode !== 0 ? "met: 0 s, the old revision serving" : `MISSED (want 0 s and ${baseline.slice(0, 12)} serving, saw ${serving})`;
+  const rolledBack = r.timeline.some((e) => /auto-rollback: prod runs/.test(e.what));
+  if (r.scenario === "prod-broken") return r.servingAtEnd === baseline && r.exitCode !== 0 && rolledBack ? "old revision serving again (compare with one start + readiness in the timeline)" : `MISSED (want an automatic rollback and ${baseline.slice(0, 12)} serving, saw ${serving})`;
+  return r.servingAtEnd === r.revision && r.exitCode === 0 ? "new revision serving (compare with one start + readiness in the timeline)" : `MISSED (want ${r.revision.slice(0, 12)} serving, exit 0)`;
 }
 
-async function main(argv: string[]): Promise<number> {
-  const o = parseArgs(argv);
-  const branch = git(o.source, "rev-parse", "--abbrev-ref", "HEAD");
-  const head = git(o.source, "rev-parse", "HEAD");
-  await configureStack(o);
-  const { url, tunnel } = await prodUrl(o);
+async function main(flags: Record<string, unknown>): Promise<number> {
+  const pollMs = Number(flags.pollMs ?? 250);
+  const maxMs = Number(flags.maxMinutes ?? 20) * 60_000;
+  const upRun = spawnSync("bash", [BOX_SCRIPT, "up"], { stdio: "inherit" });
+  if (upRun.status !== 0) throw new Error(`the box is not available here (box.sh up exited ${upRun.status}); run as root on Debian`);
+  const box = boxOrReason();
+  if (typeof box === "string") throw new Error(box);
+  const image = await ensureRuntimeImage(box);
+  const release = await acquireSuiteLock(box.state, 15 * 60_000);
+  const sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
+  const evidence = mkdtempSync(path.join(os.tmpdir(), "bench-deploy-ev-"));
+  const service = serviceCheckout(image);
+  const options = boxStackOptions(box as Box, image, evidence, { source: { path: service.dir, dockerfile: "Dockerfile", allowDirty: false, allowRevisionMismatch: false } });
+  const config = pulumiConfigJson(committedConfig(options));
+  // a stack never deployed: no revision yet, image.build as committed (deploy decides it per revision)
+  delete config[`${NS}:revision`];
+  const imageConfig = { ...(config[`${NS}:image`]!.objectValue as Record<string, unknown>), build: true };
+  config[`${NS}:image`] = { value: JSON.stringify(imageConfig), objectValue: imageConfig, secret: false };
+  const sb = makeSandbox({ config, outputs: {}, history: [] });
+  const stackFile = writeBoxStackFile(STACK, config);
+  const env: NodeJS.ProcessEnv = { ...sb.env, PATH: process.env.PATH, FAKE_PULUMI_ENGINE: ENGINE };
+  const url = `http://127.0.0.1:28085`;
+  const lanes = ["sir_convert_a_lot_prod", "sir_convert_a_lot_eval"];
   const results: RunResult[] = [];
   try {
-    for (const [scenario, rev] of [["good", o.good], ["gpu-broken", o.gpuBroken], ["prod-broken", o.prodBroken]] as const) {
-      results.push(await runScenario(o, url, scenario, rev));
-    }
+    for (const name of lanes) await removeContainer(sock, name);
+    console.log(`== baseline ${service.baseline.slice(0, 12)}: first deploy (not measured)`);
+    if ((await deploy(env, service.dir, service.baseline, maxMs)) !== 0) throw new Error("the baseline does not deploy: fix the box first (output above)");
+    if (!(await ready(url))) throw new Error("prod is not ready on the baseline");
+    results.push(await measured(env, service.dir, url, "gpu-broken", service.gpuBroken, { pollMs, maxMs }));
+    results.push(await measured(env, service.dir, url, "prod-broken", service.prodBroken, { pollMs, maxMs }));
+    results.push(await measured(env, service.dir, url, "good", service.good, { pollMs, maxMs }));
   } finally {
-    git(o.source, "checkout", "--quiet", branch === "HEAD" ? head : branch);
-    if (tunnel && tunnel.exitCode === null && tunnel.pid !== undefined) process.kill(tunnel.pid, "SIGTERM");
+    for (const name of lanes) await removeContainer(sock, name).catch(() => undefined);
+    for (const rev of [service.baseline, service.gpuBroken, service.prodBroken, service.good]) await sock.request("DELETE", `/images/${encodeURIComponent(`${image.name}:${rev}`)}`).catch(() => undefined);
+    rmSync(stackFile, { force: true });
+    sb.cleanup();
+    rmSync(service.dir, { recursive: true, force: true });
+    release();
+    if (process.env.SIR_CONVERT_A_LOT_BOX_KEEP !== "1") spawnSync("bash", [BOX_SCRIPT, "down"], { stdio: "inherit" });
   }
   results.forEach(printTimeline);
+  console.log(`\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores; the API key ${BOX_API_KEY.length} chars, never printed)`);
   console.log("\n| run | prod unavailable (s) | outages | total deploy (s) | deploy exit | serving at the end | goal |\n| --- | ---: | ---: | ---: | ---: | --- | --- |");
   for (const r of results) {
-    console.log(`| ${r.scenario} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.outages} | ${(r.totalMs / 1000).toFixed(1)} | ${r.exitCode} | ${r.servingAtEnd.slice(0, 12)} | ${goalOf(r, o)} |`);
+    console.log(`| ${r.scenario} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.outages} | ${(r.totalMs / 1000).toFixed(1)} | ${r.exitCode} | ${r.servingAtEnd.slice(0, 12)} | ${goalOf(r, service.baseline)} |`);
   }
-  return results.some((r) => goalOf(r, o).startsWith("MISSED")) ? 1 : 0;
+  return results.some((r) => goalOf(r, service.baseline).startsWith("MISSED")) ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
+const flags = benchArgs(process.argv.slice(2), {
+  name: "npm run bench:deploy --",
+  summary:
+    "Deploy timelines on the box (test/box/box.sh: real dockerd and sshd here; only the Pulumi CLI faked, its `up` done by the box engine): a GPU-broken image (the canary stops it), an image that fails only prod's verification (automatic rollback), a good image. Root, Debian.",
+  flags: [
+    { flags: "--poll-ms <n>", description: "prod /readyz probe interval in ms (default 250)" },
+    { flags: "--max-minutes <n>", description: "give up on one deploy after this long (default 20)" },
+  ],
+});
+main(flags).then(
   (code) => (process.exitCode = code),
-  (err) => {
-    console.error(`error: ${(err as Error).message}`);
+  (err: unknown) => {
+    console.error(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exitCode = 1;
   },
 );

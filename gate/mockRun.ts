@@ -60,6 +60,11 @@ export interface MockRunOptions {
   previewCase?: PreviewCase;
   /** Called for each registration as it happens (also when the run later fails). */
   onRegister?: (resource: RecordedResource) => void;
+  /**
+   * Called with each registration request just before the monitor hands it to `mocks.newResource`
+   * (synchronously, so a stateful `mocks` can read the options newResource is not given).
+   */
+  onRequest?: (request: { type: string; name: string; parent: string; deleteBeforeReplace: boolean }) => void;
   /** Loads the program module; defaults to a fresh `require` of `<programDir>/index.ts`. */
   loadProgram?: () => unknown;
   /** Provider behaviour that replaces the preview-case model (a test's own stateful engine model). */
@@ -293,6 +298,7 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = async (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
       // Providers and components have no provider-computed outputs the program reads.
+      opts.onRequest?.({ type: req.getType(), name: req.getName(), parent: req.getParent(), deleteBeforeReplace: req.getDeletebeforereplace() });
       replacing = previewCase !== undefined && req.getCustom() && !req.getType().startsWith("pulumi:providers:") && replacedAtPreview(previewCase, req.getType(), req.getObject()?.toJavaScript() ?? {});
       await register(req, (err: unknown, resp: unknown) => {
         if (!err && resp) {

@@ -3,7 +3,7 @@
 // both lanes, `npm run tunnel` (then /readyz through it shows the deployed revision), and
 // `npm run prune` (a dry run removes nothing; a real run keeps the last N deployed revisions and
 // every image a container uses, and removes the rest), and rollback's image-presence check.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -15,7 +15,7 @@ import { describeOnBox } from "./lib/box";
 import { EngineApi } from "./lib/engineApi";
 import { buildImage, imageIdOf } from "./lib/imageBuild";
 import { boxImage, type BoxImage } from "./lib/runtimeImage";
-import { BOX_API_KEY, boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
+import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
 
 const BOX_STACK_FILE = path.join(PROGRAM_DIR, "Pulumi.box.yaml");
@@ -45,23 +45,6 @@ function getJson(port: number): Promise<any> {
       res.on("end", () => resolve(JSON.parse(body)));
     }).on("error", reject);
   });
-}
-
-/** Committed config (as the stack runs on the box) in `pulumi config --json` form. */
-function pulumiConfigJson(raw: Record<string, string>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(raw).map(([k, v]) => {
-      if (k.endsWith(":apiKey")) return [k, { value: BOX_API_KEY, secret: true }];
-      let objectValue: unknown;
-      try {
-        const parsed = JSON.parse(v);
-        if (typeof parsed === "object" && parsed !== null) objectValue = parsed;
-      } catch {
-        // a plain string value
-      }
-      return [k, objectValue !== undefined ? { value: v, objectValue, secret: false } : { value: v, secret: false }];
-    }),
-  );
 }
 
 /** A succeeded update of `revision` in `pulumi stack history --json` form (the fixture's shape). */
@@ -107,11 +90,8 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     // newest first, as `pulumi stack history` lists them
     const history = [deployed(image.revision, config, 4), ...older.slice().reverse().map((rev, i) => deployed(rev, config, 3 - i))];
     sb = makeSandbox({ config, outputs, history });
-    // The operator lock (ops/hemmaLock.ts) finds Hemma in Pulumi.<stack>.yaml, as the real CLI's
-    // config lives there; the faked CLI serves config from its state instead, so the mutating tools
-    // run on stack "box" whose stack file names the box (removed again in afterAll).
-    const sshOpts = (config[`${NS}:sshOpts`] as { objectValue?: string[] } | undefined)?.objectValue ?? [];
-    writeFileSync(BOX_STACK_FILE, `config:\n  ${NS}:dockerHost: ${JSON.stringify((config[`${NS}:dockerHost`] as { value: string }).value)}\n  ${NS}:sshOpts:\n${sshOpts.map((o) => `    - ${JSON.stringify(o)}`).join("\n")}\n`);
+    // the mutating tools run on stack "box", whose stack file names the box (removed in afterAll)
+    writeBoxStackFile("box", config);
     // real ssh (not test/ops/bin's fake): only pulumi is faked, through PULUMI_HOME
     env = { ...sb.env, PATH: process.env.PATH };
   }, 16 * 60_000);
@@ -134,6 +114,52 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     expect([res.code, res.output]).toEqual([0, expect.stringMatching(/prod[\s\S]*eval|eval[\s\S]*prod/)]);
     expect(res.output).not.toContain(BOX_API_KEY);
   }, 5 * 60_000);
+
+  it("npm run status compares what runs on the box with the stack, in one ssh round trip (issue 13)", async () => {
+    const res = await runTool("status/main", ["--json"], env, 120_000);
+    expect([res.code, res.output]).toEqual([0, expect.any(String)]);
+    const report = JSON.parse(res.output.slice(res.output.indexOf("{"))) as {
+      ok: boolean;
+      lanes: Array<{ lane: string; state: string; health: string; runningRevision?: string; ports: string[]; problems: string[] }>;
+      gpu: { seen: boolean; detail: string };
+      rollbackImages: Array<{ tag: string }>;
+    };
+    expect(report.ok).toBe(true);
+    expect([report.gpu.seen, report.gpu.detail]).toEqual([true, expect.any(String)]);
+    expect(report.lanes.map((l) => [l.lane, l.state, l.health, l.runningRevision, l.problems])).toEqual([
+      ["prod", "running", "healthy", image.revision, []],
+      ["eval", "running", "healthy", image.revision, []],
+    ]);
+    expect(report.lanes.find((l) => l.lane === "prod")!.ports).toEqual(["127.0.0.1:28085->8085/tcp"]);
+    expect(report.rollbackImages.map((i) => i.tag)).toEqual(expect.arrayContaining(older.map((r) => `${image.name}:${r}`)));
+    // a stopped lane is drift: exit 1, naming the lane
+    await sock.json("POST", `/containers/${names.find((n) => n.endsWith("_eval"))}/stop`, { query: { t: 2 } });
+    try {
+      const drift = await runTool("status/main", [], env, 120_000);
+      expect(drift.code).toBe(1);
+      expect(drift.output).toMatch(/eval[\s\S]*problem:.*(exited|not running)/i);
+    } finally {
+      await sock.json("POST", `/containers/${names.find((n) => n.endsWith("_eval"))}/start`);
+    }
+  }, 4 * 60_000);
+
+  it("npm run logs shows the lane's container log over ssh (issue 13)", async () => {
+    const res = await runTool("logs/main", ["--lane", "prod", "--tail", "20"], env, 60_000);
+    expect([res.code, res.output]).toEqual([0, expect.stringContaining("Uvicorn running on http://0.0.0.0:8085")]);
+    expect(res.output).not.toContain("8086");
+  }, 2 * 60_000);
+
+  it("npm run doctor checks the box: ssh, devices, rocm-smi, disk, ports pass; dockerd 20.10 fails for the start interval (issue 13)", async () => {
+    const res = await runTool("doctor/main", ["--json", "--stack", "box"], env, 120_000);
+    const { items } = JSON.parse(res.output.slice(res.output.indexOf("{"))) as { items: Array<{ name: string; ok: boolean; detail: string; fix?: string }> };
+    const item = (name: string) => items.find((i) => i.name === name) ?? { name, ok: undefined, detail: "(missing)" };
+    for (const name of ["ssh reaches Hemma without a prompt, host key known", "docker usable on Hemma", "GPU device nodes", "rocm-smi lists a GPU", "free disk for an image build", "prod host port 28085", "eval host port 28086"]) {
+      expect([name, item(name).ok, item(name).detail]).toEqual([name, true, expect.any(String)]);
+    }
+    const engine = item("docker engine version");
+    expect([engine.ok, engine.detail]).toEqual([false, expect.stringMatching(/1\.41[\s\S]*start interval[\s\S]*1\.44|start interval[\s\S]*1\.44[\s\S]*1\.41/)]);
+    expect(res.code).toBe(1);
+  }, 3 * 60_000);
 
   it("npm run tunnel forwards each lane; /readyz through it shows the deployed revision", async () => {
     const [prodPort, evalPort] = [await freePort(), await freePort()];
@@ -178,5 +204,27 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     const pruned = await runTool("rollback", ["--dry-run", "--to", older[0]!, "--stack", "box"], env, 120_000);
     expect(pruned.output).toContain("image status   NOT on Hemma any more; it will be REBUILT");
   }, 4 * 60_000);
-});
 
+  it("npm run deploy checks the revision's image on the box before anything: missing is built, a tag without that build is refused, a present build is reused (issue 9)", async () => {
+    const source = (sb.pulumiState().config[`${NS}:source`] as { objectValue: { path: string } }).objectValue.path;
+    const head = execFileSync("git", ["-C", source, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const tag = `${image.name}:${head}`;
+    try {
+      const missing = await runTool("deploy", ["--preview", "--stack", "box"], env, 120_000);
+      expect([missing.code, missing.output]).toEqual([0, expect.stringContaining(`${tag} is not on Hemma yet: it will be built`)]);
+      // the box image re-tagged with this commit: its revision label names another build
+      await sock.json("POST", `/images/${encodeURIComponent(image.tag)}/tag`, { query: { repo: image.name, tag: head } });
+      const wrong = await runTool("deploy", ["--preview", "--stack", "box"], env, 120_000);
+      expect(wrong.code).not.toBe(0);
+      expect(wrong.output).toContain(`${tag} is on Hemma but does not hold that commit's build`);
+      await sock.request("DELETE", `/images/${encodeURIComponent(tag)}`);
+      const ctx = mkdtempSync(path.join(os.tmpdir(), "box-head-"));
+      writeFileSync(path.join(ctx, "Dockerfile"), `FROM ${image.tag}\nLABEL org.opencontainers.image.revision=${head}\n`);
+      const built = await buildImage(ssh, ctx, { tag, dockerfile: "Dockerfile", buildArgs: {}, labels: {} });
+      const present = await runTool("deploy", ["--preview", "--stack", "box"], env, 120_000);
+      expect([present.code, present.output]).toEqual([0, expect.stringContaining(`${tag} is already on Hemma (${built.id.replace(/^sha256:/, "").slice(0, 12)}, labelled ${head.slice(0, 12)}): no rebuild`)]);
+    } finally {
+      await sock.request("DELETE", `/images/${encodeURIComponent(tag)}`);
+    }
+  }, 5 * 60_000);
+});

@@ -5,7 +5,7 @@
 // container and a wrong API key; plus issue 10's cheap scenarios on the box: foreign GPU work
 // refuses judgement, a lane that dies at import is reported at once.
 import { spawn } from "node:child_process";
-import { closeSync, mkdtempSync, openSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { API_KEY_ENV } from "../../lib/serviceContract";
@@ -14,8 +14,9 @@ import { describeOnBox } from "./lib/box";
 import { type LaneCommand, runCreate, runVerification, verificationCommands } from "./lib/commands";
 import { type RecordedContainer, createContainer, removeContainer } from "./lib/containerMapping";
 import { EngineApi } from "./lib/engineApi";
+import { buildImage } from "./lib/imageBuild";
 import { boxImage } from "./lib/runtimeImage";
-import { boxStackOptions, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
+import { boxStackOptions, deployLanes, ensureVolumes, execIn, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
 
 const RUN_TIMEOUT_MS = 240_000;
@@ -45,6 +46,18 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
     expect(result.ms).toBeLessThan(FAILURE_BOUND_MS);
     return result;
   };
+
+  /** Waits (bounded) until prod answers /readyz 200 on its loopback port, as an operator's probe would. */
+  const prodReady = async () => {
+    const until = Date.now() + 30_000;
+    while (Date.now() < until) {
+      const ok = await fetch("http://127.0.0.1:28085/readyz", { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error("prod did not answer /readyz 200 within 30 s");
+  };
+  const withEnv = (c: RecordedContainer, extra: string[]) => ({ ...c, envs: [...c.envs!, ...extra] });
 
   beforeAll(async () => {
     const box = getBox();
@@ -131,4 +144,54 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
     });
     await expectFailure("eval", "health", /RuntimeError/);
   }, 2 * 60_000);
+
+  it("fails the smoke check when prod's pdf -> docx silently runs on the CPU, naming the route (issue 10)", async () => {
+    // the real service reports acceleration "cuda" all the same: only the GPU-use reading can tell
+    await replaceProd((c) => withEnv(c, ["BOX_EMULATOR_CPU_ROUTES_PROD=pdf->docx"]));
+    await prodReady();
+    const result = await expectFailure("prod", "smoke", /pdf -?> ?docx|pdf->docx/);
+    expect(result.output).not.toMatch(/FAIL[^\n]*pdf -?> ?md\b/);
+  }, 2 * 60_000);
+
+  it("passes readiness when the data dir is reached through a symlink (the service reports the resolved path; issue 10)", async () => {
+    // the lane's image with /var/lib/sir-convert-a-lot a symlink: docker mounts the data volume
+    // through it, and the service reports /srv/sir-convert-a-lot/prod
+    const ctx = mkdtempSync(path.join(os.tmpdir(), "box-symlink-"));
+    const tag = `${boxImage(getBox()).name}:symlinked-data-root`;
+    writeFileSync(path.join(ctx, "Dockerfile"), `FROM ${boxImage(getBox()).tag}\nRUN mv /var/lib/sir-convert-a-lot /srv/sir-convert-a-lot && ln -s /srv/sir-convert-a-lot /var/lib/sir-convert-a-lot\n`);
+    try {
+      const built = await buildImage(ssh, ctx, { tag, dockerfile: "Dockerfile", buildArgs: {}, labels: {} });
+      await replaceProd((c) => ({ ...c, image: built.id }));
+      await prodReady();
+      const seen = await execIn(sock, prod().name, ["realpath", "/var/lib/sir-convert-a-lot/prod"]);
+      expect(seen.output.trim()).toBe("/srv/sir-convert-a-lot/prod");
+      const health = await runCreate(command("prod", "health"), RUN_TIMEOUT_MS);
+      expect([health.exitCode, health.output]).toEqual([0, health.output]);
+    } finally {
+      rmSync(ctx, { recursive: true, force: true });
+      await removeContainer(sock, prod().name);
+      await sock.request("DELETE", `/images/${encodeURIComponent(tag)}`);
+    }
+  }, 3 * 60_000);
+
+  it("cancels a GPU job that cannot finish by the deadline and records it; the next lane's GPU job is not judged on its leftover use (issue 10)", async () => {
+    // jobs take 60 s here; the smoke run's deadline is 25 s
+    await replaceProd((c) => withEnv(c, ["BOX_EMULATOR_JOB_MS=60000"]));
+    await prodReady();
+    const smoke = command("prod", "smoke");
+    const short = { ...smoke, create: smoke.create.replace("verify/cli ", "verify/cli --timeout-seconds 25 --min-job-seconds 2 ") };
+    expect(short.create).not.toBe(smoke.create);
+    const result = await runCreate(short, RUN_TIMEOUT_MS);
+    expect(result.exitCode).not.toBe(0);
+    expect(result.output).toMatch(/canceled .* at the deadline: POST \/v[12]\/convert\/jobs\/[^/]+\/cancel/);
+    // The service keeps converting after a cancel (as the real one does): eval's GPU check refuses to
+    // judge while prod's leftover job holds the GPU, and names prod's container, instead of reading
+    // that use as its own.
+    const evalSmoke = command("eval", "smoke");
+    const waitShort = { ...evalSmoke, create: evalSmoke.create.replace("verify/cli ", "verify/cli --gpu-idle-wait-seconds 5 ") };
+    const evalRun = await runCreate(waitShort, RUN_TIMEOUT_MS);
+    expect(evalRun.exitCode).not.toBe(0);
+    expect(evalRun.output).toMatch(/sir_convert_a_lot_prod/);
+    expect(evalRun.ms).toBeLessThan(FAILURE_BOUND_MS);
+  }, 3 * 60_000);
 });

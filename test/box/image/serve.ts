@@ -79,7 +79,13 @@ async function main(): Promise<void> {
     kfdPath: "/dev/kfd",
     // a conversion takes seconds on the real GPU: long enough for the verifier's rocm-smi samples over ssh
     jobDurationMs: Number(env.BOX_EMULATOR_JOB_MS ?? 4000),
-    scenario: { dataRootCollision: resolved(prodRoot) === resolved(evalRoot) },
+    scenario: {
+      dataRootCollision: resolved(prodRoot) === resolved(evalRoot),
+      // BOX_EMULATOR_CPU_ROUTES_PROD / _EVAL=pdf->md,pdf->docx: this profile's Docling silently runs
+      // those routes on the CPU (still reporting "cuda", as the real service does): a broken build
+      // the tests and bench:deploy put in an image or a container's environment.
+      cpuRoutes: (env[`BOX_EMULATOR_CPU_ROUTES_${profile.toUpperCase()}`] ?? "").split(",").filter((r) => r !== ""),
+    },
   });
   process.stdout.write(`INFO:     Uvicorn running on http://0.0.0.0:${emulator.port} (Press CTRL+C to quit)\n`);
   const stop = (): void => {

@@ -2,8 +2,10 @@
 // revision, a known API key as a secret, evidence under a temp dir), the real index.ts's docker
 // registrations turned into Engine API calls (volumes, then the lanes, created as the provider
 // does), exec inside a lane, and cleanup.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import type { RecordedResource } from "../../../gate/mockRun";
-import { committedConfig, type StackRun, type StackRunOptions, NS } from "../../harness/stack";
+import { committedConfig, type StackRun, type StackRunOptions, NS, PROGRAM_DIR } from "../../harness/stack";
 import type { Box } from "./box";
 import { type CreatedContainer, type RecordedContainer, createContainer, removeContainer } from "./containerMapping";
 import type { EngineApi } from "./engineApi";
@@ -22,6 +24,35 @@ export function boxStackOptions(box: Box, image: BoxImage, evidenceRoot: string,
     set: { dockerHost: box.dockerHost, sshOpts: box.sshOpts, revision: image.revision, image: imageConfig, apiKey: BOX_API_KEY, verification, ...set },
     secretKeys: ["apiKey"],
   };
+}
+
+/** Raw stack config (as committedConfig gives it) in `pulumi config --json` form, the API key a secret. */
+export function pulumiConfigJson(raw: Record<string, string>): Record<string, { value: string; objectValue?: unknown; secret: boolean }> {
+  return Object.fromEntries(
+    Object.entries(raw).map(([k, v]) => {
+      if (k.endsWith(":apiKey")) return [k, { value: BOX_API_KEY, secret: true }];
+      let objectValue: unknown;
+      try {
+        const parsed = JSON.parse(v);
+        if (typeof parsed === "object" && parsed !== null) objectValue = parsed;
+      } catch {
+        // a plain string value
+      }
+      return [k, objectValue !== undefined ? { value: v, objectValue, secret: false } : { value: v, secret: false }];
+    }),
+  );
+}
+
+/**
+ * Writes Pulumi.<stack>.yaml naming the box (dockerHost, sshOpts): the operator lock
+ * (ops/hemmaLock.ts) finds Hemma there, as the real CLI's config lives there, while the faked CLI
+ * serves config from its state. Returns the path (git-ignored; the caller removes it).
+ */
+export function writeBoxStackFile(stack: string, config: Record<string, { value?: string; objectValue?: unknown }>): string {
+  const file = path.join(PROGRAM_DIR, `Pulumi.${stack}.yaml`);
+  const sshOpts = (config[`${NS}:sshOpts`]?.objectValue as string[] | undefined) ?? [];
+  writeFileSync(file, `config:\n  ${NS}:dockerHost: ${JSON.stringify(config[`${NS}:dockerHost`]?.value)}\n  ${NS}:sshOpts:\n${sshOpts.map((o) => `    - ${JSON.stringify(o)}`).join("\n")}\n`);
+  return file;
 }
 
 /** The lanes' container inputs as recorded, with the box image's real id for the mock's image id. */
