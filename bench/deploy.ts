@@ -218,6 +218,9 @@ async function main(flags: Record<string, unknown>): Promise<number> {
   const url = `http://127.0.0.1:28085`;
   const lanes = ["sir_convert_a_lot_prod", "sir_convert_a_lot_eval"];
   const results: RunResult[] = [];
+  // The bench's own scratch stack: a lock an interrupted bench left behind (its fake CLI is gone) is
+  // removed, as the runbook's `pulumi cancel` would (the tools rightly refuse while it is there).
+  rmSync(path.join(PROGRAM_DIR, ".pulumi-state", ".pulumi", "locks", "organization", NS, STACK), { recursive: true, force: true });
   try {
     for (const name of lanes) await removeContainer(sock, name);
     console.log(`== baseline ${service.baseline.slice(0, 12)}: first deploy (not measured)`);
