@@ -179,7 +179,8 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
     await replaceProd((c) => withEnv(c, ["BOX_EMULATOR_JOB_MS=60000"]));
     await prodReady();
     const smoke = command("prod", "smoke");
-    const short = { ...smoke, create: smoke.create.replace("verify/cli ", "verify/cli --timeout-seconds 25 --min-job-seconds 2 ") };
+    // the command's own --timeout-seconds (verification.timeoutSeconds) is replaced, not shadowed
+    const short = { ...smoke, create: smoke.create.replace(/--timeout-seconds \d+/, "--timeout-seconds 25 --min-job-seconds 2") };
     expect(short.create).not.toBe(smoke.create);
     const result = await runCreate(short, RUN_TIMEOUT_MS);
     expect(result.exitCode).not.toBe(0);
