@@ -57,7 +57,7 @@ function configJson(raw: Record<string, string>, revision: string): Record<strin
 function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; ms: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "cli", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));

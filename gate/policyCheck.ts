@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../lib/config/load";
-import { describeError, OpsError } from "../ops/opsError";
+import { describeError, OpsError } from "../ops/tool/error";
 import { PREVIEW_CASES, PreviewCase, readStackConfig, RecordedResource, runProgramUnderMocks } from "./mockRun";
 import { createScratchCheckout } from "./scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";

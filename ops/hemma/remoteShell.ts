@@ -3,10 +3,10 @@
 // that starts a process. Each step of a script prints its output between markers with its exit
 // code, so one connection answers many questions and `splitSections` takes them apart again.
 import { shellQuote } from "../../lib/shellQuote";
-import { sshBaseArgs, SshTarget } from "../hemmaSsh";
-import { OpsContext } from "../opsContext";
-import { OpsError } from "../opsError";
-import { runCommand, RunResult, tail, which } from "../runCommand";
+import { sshBaseArgs, SshTarget } from "./ssh";
+import { OpsContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { runCommand, RunResult, tail, which } from "../tool/runCommand";
 
 /** ssh options every non-interactive tool call uses: never prompt (a prompt would hang the tool). */
 export const BATCH_OPTIONS = ["-o", "BatchMode=yes"];

@@ -25,7 +25,7 @@ interface ToolRun { code: number | null; output: string; ms: number }
 function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolRun> {
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "cli", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -107,7 +107,7 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     // newest first, as `pulumi stack history` lists them
     const history = [deployed(image.revision, config, 4), ...older.slice().reverse().map((rev, i) => deployed(rev, config, 3 - i))];
     sb = makeSandbox({ config, outputs, history });
-    // The operator lock (ops/hemmaLock.ts) finds Hemma in Pulumi.<stack>.yaml, as the real CLI's
+    // The operator lock (ops/hemma/lock.ts) finds Hemma in Pulumi.<stack>.yaml, as the real CLI's
     // config lives there; the faked CLI serves config from its state instead, so the mutating tools
     // run on stack "box" whose stack file names the box (removed again in afterAll).
     const sshOpts = (config[`${NS}:sshOpts`] as { objectValue?: string[] } | undefined)?.objectValue ?? [];
@@ -130,14 +130,14 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
   }, 120_000);
 
   it("npm run verify re-verifies both deployed lanes from the stack outputs", async () => {
-    const res = await runTool("verifyEntry", ["--checks", "readiness,liveness,metrics,gpu", "--evidence-dir", path.join(sb.dir, "evidence")], env, 240_000);
+    const res = await runTool("verify", ["--checks", "readiness,liveness,metrics,gpu", "--evidence-dir", path.join(sb.dir, "evidence")], env, 240_000);
     expect([res.code, res.output]).toEqual([0, expect.stringMatching(/prod[\s\S]*eval|eval[\s\S]*prod/)]);
     expect(res.output).not.toContain(BOX_API_KEY);
   }, 5 * 60_000);
 
   it("npm run tunnel forwards each lane; /readyz through it shows the deployed revision", async () => {
     const [prodPort, evalPort] = [await freePort(), await freePort()];
-    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "cli", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));

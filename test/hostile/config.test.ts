@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { ConfigError, loadStackConfig, type StackConfig } from "../../lib/config/load";
 import { parseSshUrl, tunnelCommand, unsafeSshOption, sshOptionValues } from "../../lib/sshTarget";
-import { sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemmaSsh";
+import { sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemma/ssh";
 import { targetArgs } from "../../verify/ssh/target";
 import { measure, newFigures, printFigures, prng } from "./figures";
 

@@ -2,7 +2,7 @@
 // revision (built only when its image is not on Hemma), pulumi up/preview runs with the policy
 // pack, and the config ends as deployed, or as it was when nothing was deployed.
 import * as fs from "fs";
-import { main } from "../../ops/deploy";
+import { main } from "../../ops/cli/deploy";
 import { captureContext, commandsOf, imageConfig, imageId, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
@@ -156,7 +156,7 @@ describe("missing stacks", () => {
   });
 
   it("npm run init creates it, and refuses one that exists", async () => {
-    const { main: initMain } = await import("../../ops/init");
+    const { main: initMain } = await import("../../ops/cli/init");
     sb = makeSandbox({ config: {}, missingStacks: ["hemma"] });
     const cap = captureContext(sb.env);
     expect(await initMain([], cap.ctx)).toBe(0);

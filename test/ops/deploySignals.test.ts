@@ -9,7 +9,7 @@
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { main } from "../../ops/deploy";
+import { main } from "../../ops/cli/deploy";
 import { captureContext, commandsOf, makeGitRepo, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
@@ -51,7 +51,7 @@ describe("deploy and a running update", () => {
 
 function startDeploy(detached: boolean): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>; output: () => string } {
   let output = "";
-  const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/deploy.ts", "--yes"], {
+  const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/deploy.ts", "--yes"], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...sb.env },
     stdio: ["ignore", "pipe", "pipe"],

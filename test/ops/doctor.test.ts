@@ -3,10 +3,10 @@
 // mode (fake docker version/ps, find/stat of device nodes, rocm-smi, df, ss).
 import * as fs from "fs";
 import * as path from "path";
-import { apiAtLeast, gpuGroupsFix } from "../../ops/doctor/hostChecks";
-import { deviceWords, doctorScript } from "../../ops/doctor/hostProbe";
-import { doctorSshArgv } from "../../ops/doctor/sshReach";
-import { main } from "../../ops/doctor/main";
+import { apiAtLeast, gpuGroupsFix } from "../../ops/plan/doctorChecks";
+import { deviceWords, doctorScript } from "../../ops/hemma/doctorProbe";
+import { doctorSshArgv } from "../../ops/hemma/sshReach";
+import { main } from "../../ops/cli/doctor";
 import { captureContext, makeGitRepo, SHA, sourceConfig, stackConfig } from "./helpers";
 import { healthyContainer, makeSurfaceSandbox, NS, SurfaceSandbox } from "./surfaceSandbox";
 

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { OpsContext } from "../../ops/opsContext";
+import { OpsContext } from "../../ops/tool/context";
 
 export const BIN_DIR = path.join(__dirname, "bin");
 export const FIXTURES = path.join(__dirname, "fixtures");
@@ -103,7 +103,7 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
     FAKE_PULUMI_LOG: files.pulumiLog,
     FAKE_HEMMA_STATE: files.hemma,
     FAKE_SSH_LOG: files.sshLog,
-    // "Hemma"'s operator lock (ops/hemmaLock.ts), kept inside the sandbox.
+    // "Hemma"'s operator lock (ops/hemma/lock.ts), kept inside the sandbox.
     SIR_CONVERT_A_LOT_HEMMA_LOCK_DIR: path.join(dir, "hemma-var-tmp", "ops.lock"),
   };
   return {

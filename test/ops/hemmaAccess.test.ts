@@ -3,9 +3,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dockerExecFor, inspectImage } from "../../ops/hemmaDocker";
-import { remoteCommand, shellQuote, sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemmaSsh";
-import { parseOpsConfig } from "../../ops/stackConfig";
+import { dockerExecFor, inspectImage } from "../../ops/hemma/docker";
+import { remoteCommand, shellQuote, sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemma/ssh";
+import { parseOpsConfig } from "../../ops/pulumi/stackConfig";
 import { NS, SHA, stackConfig } from "./helpers";
 
 describe("ssh target", () => {

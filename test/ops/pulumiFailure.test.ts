@@ -1,10 +1,10 @@
-// Each kind of pulumi failure gets its own `what to do` (ops/pulumiFailure.ts), seen through a real
+// Each kind of pulumi failure gets its own `what to do` (ops/pulumi/failure.ts), seen through a real
 // tool run with the fake pulumi failing the way the real CLI does; a deploy that changed nothing
 // (declined prompt) never suggests a rollback; "verification passed" only when verification ran.
 import * as fs from "fs";
-import { main as deployMain } from "../../ops/deploy";
-import { main as verifyMain } from "../../ops/verifyStack";
-import { classifyPulumiFailure } from "../../ops/pulumiFailure";
+import { main as deployMain } from "../../ops/cli/deploy";
+import { main as verifyMain } from "../../ops/cli/verify/stack";
+import { classifyPulumiFailure } from "../../ops/pulumi/failure";
 import { captureContext, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;

@@ -4,10 +4,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CHECK_GROUPS, evidenceRunsDir } from "../../components/laneVerification";
-import { statusScript, parseGpuSection } from "../../ops/status/statusProbe";
+import { statusScript, parseGpuSection } from "../../ops/hemma/statusProbe";
 import { sectionStep, splitSections, sshScriptArgv } from "../../ops/hemma/remoteShell";
-import { main } from "../../ops/status/main";
-import { VERIFICATION_GROUPS } from "../../ops/status/verdicts";
+import { main } from "../../ops/cli/status";
+import { VERIFICATION_GROUPS } from "../../ops/cli/status/verdicts";
 import { captureContext } from "./helpers";
 import { healthyContainer, imageId, makeSurfaceSandbox, RUNTIME, SHA, STACK_IMAGE, SurfaceSandbox } from "./surfaceSandbox";
 

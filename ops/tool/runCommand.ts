@@ -1,0 +1,87 @@
+// Runs external programs (pulumi, ssh, docker, git) with an explicit environment, capturing or
+// streaming their output, and finds executables on a PATH the caller controls (tests put fakes first).
+import { ChildProcess, spawn, StdioOptions } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { OpsError } from "./error";
+
+export interface RunOptions {
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Called with each chunk of stdout/stderr as it arrives (output is captured either way). */
+  onStdout?: (text: string) => void;
+  onStderr?: (text: string) => void;
+  /** Hand the terminal to the child (pulumi's progress display); nothing is captured then. */
+  inheritStdio?: boolean;
+  timeoutMs?: number;
+  /** Called once with the started child (e.g. to forward signals to it). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Finds `name` on `env.PATH`; returns the absolute path or undefined. */
+export function which(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, name);
+    try {
+      if (fs.statSync(candidate).isFile()) {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        return candidate;
+      }
+    } catch {
+      // not here; keep looking
+    }
+  }
+  return undefined;
+}
+
+/** Runs `file args` to completion. Never rejects for a non-zero exit; rejects only when it cannot start. */
+export function runCommand(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const stdio: StdioOptions = opts.inheritStdio ? "inherit" : ["ignore", "pipe", "pipe"];
+    const child = spawn(file, args, { env: opts.env, cwd: opts.cwd, stdio });
+    opts.onSpawn?.(child);
+    let stdout = "";
+    let stderr = "";
+    let timedOut = false;
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      stdout += chunk;
+      opts.onStdout?.(chunk);
+    });
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      stderr += chunk;
+      opts.onStderr?.(chunk);
+    });
+    const timer =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGTERM");
+          }, opts.timeoutMs);
+    child.on("error", (err) => {
+      if (timer) clearTimeout(timer);
+      reject(new OpsError(`could not start ${file}: ${err.message}`, `check that ${path.basename(file)} is installed and on PATH`));
+    });
+    child.on("close", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** The last few non-empty lines of a command's stderr, for error messages. */
+export function tail(text: string, lines = 6): string {
+  const kept = text
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l) => l.length > 0);
+  return kept.slice(-lines).join("\n    ");
+}
