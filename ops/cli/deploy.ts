@@ -10,7 +10,7 @@
 // automatic rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/main";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/shell";
 import { withHemmaLock } from "../hemma/lock";
 import { policyPackArgs } from "../../gate/policyPackArgs";
 import { PulumiCli, requirePassphrase } from "../pulumi/cli";

@@ -3,7 +3,7 @@
 import { OpsContext, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { PulumiCli, requirePassphrase } from "../pulumi/cli";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/main";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/shell";
 import { withHemmaLock } from "../hemma/lock";
 import { tail } from "../tool/runCommand";
 

@@ -10,8 +10,7 @@ import { OpsError } from "../tool/error";
 import { PulumiCli } from "../pulumi/cli";
 import { tail as lastLines } from "../tool/runCommand";
 import { parseOpsConfig } from "../pulumi/stackConfig";
-import { parseCommandFlags, wholeNumber } from "../tool/commandFlags";
-import { runAsScript, runTool } from "../tool/main";
+import { parseCommandFlags, runAsScript, runTool, wholeNumber } from "../tool/shell";
 import { LogsOptions, logsScript, SINCE_PATTERN } from "../hemma/logsCommand";
 
 interface LogsFlags {

@@ -9,7 +9,7 @@ import { fetchAllHistory } from "../pulumi/historyFetch";
 import { isGoodDeploy, toRecords } from "../plan/historyRecords";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { describeError, OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/main";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 import { withHemmaLock } from "../hemma/lock";
 import { planPrune, revisionsToKeep } from "../plan/prune";
 import { PulumiCli } from "../pulumi/cli";

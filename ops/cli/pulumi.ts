@@ -4,7 +4,7 @@
 // subfolder resolves `file://./.pulumi-state` there and silently gets a new, empty backend).
 import { OpsContext, processContext } from "../tool/context";
 import { PulumiCli } from "../pulumi/cli";
-import { runAsScript, runTool } from "../tool/main";
+import { runAsScript, runTool } from "../tool/shell";
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {
   return runTool(ctx, async () => {

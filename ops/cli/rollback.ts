@@ -7,7 +7,7 @@ import { deployedAt, toRecords } from "../plan/historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "../hemma/docker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/main";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 import { withHemmaLock } from "../hemma/lock";
 import { PulumiCli, requirePassphrase } from "../pulumi/cli";
 import { planRollback, RollbackPlan } from "../plan/rollback";

@@ -14,7 +14,7 @@ import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { fileBackendDir, projectBackendUrl } from "../pulumi/env";
 import { runCommand, tail, which } from "../tool/runCommand";
-import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/main";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 
 export const BACKUP_SPEC: ToolSpec = {
   name: "npm run state:backup --",

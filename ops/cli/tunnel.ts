@@ -9,7 +9,7 @@ import * as path from "path";
 import { sshBaseArgs, sshTargetFromDockerHost } from "../hemma/ssh";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
-import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/main";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 import { PulumiCli } from "../pulumi/cli";
 import { LaneOutput, StackOutputs } from "../pulumi/schemas";
 import { which } from "../tool/runCommand";

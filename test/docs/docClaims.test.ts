@@ -9,7 +9,7 @@ import { INIT_SPEC } from "../../ops/cli/init";
 import { PRUNE_SPEC } from "../../ops/cli/prune";
 import { ROLLBACK_SPEC } from "../../ops/cli/rollback";
 import { BACKUP_SPEC, RESTORE_SPEC } from "../../ops/cli/state";
-import { ToolSpec, toolCommand } from "../../ops/tool/main";
+import { ToolSpec, toolCommand } from "../../ops/tool/shell";
 import { TUNNEL_SPEC } from "../../ops/cli/tunnel";
 import { VERIFY_STACK_SPEC } from "../../ops/cli/verify/stack";
 import { VERIFY_URL_SPEC } from "../../verify/cliArgs";

@@ -1,5 +1,5 @@
 // Every operator tool answers --help (exit 0, every flag with a one-line description) and turns an
-// unknown flag into its usage with exit 2; flags are parsed by commander through ops/tool/main.ts.
+// unknown flag into its usage with exit 2; flags are parsed by commander through ops/tool/shell.ts.
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { main as deployMain, DEPLOY_SPEC, PREVIEW_SPEC } from "../../ops/cli/deploy";
@@ -8,7 +8,7 @@ import { main as pruneMain, PRUNE_SPEC } from "../../ops/cli/prune";
 import { main as rollbackMain, ROLLBACK_SPEC } from "../../ops/cli/rollback";
 import { main as tunnelMain, TUNNEL_SPEC } from "../../ops/cli/tunnel";
 import { main as verifyStackMain, VERIFY_STACK_SPEC } from "../../ops/cli/verify/stack";
-import { ToolSpec } from "../../ops/tool/main";
+import { ToolSpec } from "../../ops/tool/shell";
 import { VERIFY_URL_SPEC } from "../../verify/cliArgs";
 import { captureContext, REPO_ROOT } from "./helpers";
 

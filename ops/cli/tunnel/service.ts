@@ -13,10 +13,10 @@ import { OpsError } from "../../tool/error";
 import { PulumiCli } from "../../pulumi/cli";
 import { runCommand, tail, which } from "../../tool/runCommand";
 import { parseOpsConfig } from "../../pulumi/stackConfig";
-import { parseCommandFlags } from "../../tool/commandFlags";
 import { getHealthz, profileOf } from "./portProbe";
 import { launchdPlist, plistPath, ServiceForward, ServiceSpec, systemdUnit, unitPath } from "../../plan/tunnelServiceFiles";
 import { managerCommands, parseLaunchctlPrint, parseSystemdShow, Platform, ServiceState } from "../../plan/tunnelServiceManager";
+import { parseCommandFlags } from "../../tool/shell";
 
 export interface ServiceDeps {
   platform: NodeJS.Platform;

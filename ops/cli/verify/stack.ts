@@ -10,7 +10,7 @@ import { verifierCliArgs } from "../../../verify/invocation";
 import { Redactor } from "../../../verify/redact";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../../tool/context";
 import { OpsError } from "../../tool/error";
-import { parseToolArgs, runTool, STACK_FLAG, ToolSpec, usageError } from "../../tool/main";
+import { parseToolArgs, runTool, STACK_FLAG, ToolSpec, usageError } from "../../tool/shell";
 import { CHECK_NAMES } from "../../../verify/types";
 import { PulumiCli, requirePassphrase } from "../../pulumi/cli";
 import { StackOutputs } from "../../pulumi/schemas";

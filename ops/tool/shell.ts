@@ -1,7 +1,9 @@
 // The shell every operator tool shares: parse its flags with commander (every flag described, so
 // `--help` lists them all; an unknown flag is a usage error, exit 2), run the tool's body, print a
 // failure as `error: …` / `what to do: …`, turn it into the exit code, and start `main` when the
-// file is run as a script (the npm scripts run the files directly with ts-node).
+// file is run as a script. The one commander helper: tools declare their flags either as a
+// ToolSpec (parseToolArgs) or as their own commander Command (parseCommandFlags: status, logs,
+// doctor, tunnel service); both go through parseCommander.
 import { Command, CommanderError, Option } from "commander";
 import { OpsContext } from "./context";
 import { describeError, OpsError } from "./error";
@@ -35,6 +37,28 @@ export class HelpRequested extends Error {
   }
 }
 
+/** What one commander parse gave: the options, --help (with what commander printed), or a usage error. */
+type CommanderOutcome = { kind: "options"; options: Record<string, unknown> } | { kind: "help"; printed: string } | { kind: "usage"; message: string };
+
+/** Parses argv (flags only) with a commander program, never letting commander print or exit. */
+function parseCommander(cmd: Command, argv: string[]): CommanderOutcome {
+  let printed = "";
+  cmd
+    .exitOverride()
+    .allowExcessArguments(false)
+    .configureOutput({ writeOut: (s) => (printed += s), writeErr: (s) => (printed += s), outputError: () => undefined });
+  try {
+    cmd.parse(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0 || err.code === "commander.helpDisplayed" || err.code === "commander.help") return { kind: "help", printed };
+      return { kind: "usage", message: err.message.replace(/^error: /, "") };
+    }
+    throw err;
+  }
+  return { kind: "options", options: cmd.opts() };
+}
+
 /** The commander program for a tool spec; exported so tests and the docs check read the real flags. */
 export function toolCommand(spec: ToolSpec): Command {
   const cmd = new Command(spec.name)
@@ -66,17 +90,36 @@ export function toolHelp(spec: ToolSpec): string {
  * it does not know or cannot parse.
  */
 export function parseToolArgs(argv: string[], spec: ToolSpec): Record<string, unknown> {
-  const cmd = toolCommand(spec);
-  try {
-    cmd.parse(argv, { from: "user" });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      if (err.code === "commander.helpDisplayed" || err.code === "commander.help") throw new HelpRequested(toolHelp(spec));
-      throw usageError(err.message.replace(/^error: /, ""), spec);
-    }
-    throw err;
+  const outcome = parseCommander(toolCommand(spec), argv);
+  if (outcome.kind === "help") throw new HelpRequested(toolHelp(spec));
+  if (outcome.kind === "usage") throw usageError(outcome.message, spec);
+  return outcome.options;
+}
+
+/** What parseCommandFlags produced: the options, or "help" when --help was printed. */
+export type Parsed<T> = { kind: "options"; options: T } | { kind: "help" };
+
+/**
+ * Parses argv against a tool's own commander program: --help prints commander's help through
+ * ctx.out and gives "help" (exit 0); a usage error is an OpsError with exit code 2.
+ */
+export function parseCommandFlags<T>(program: Command, argv: string[], ctx: Pick<OpsContext, "out">): Parsed<T> {
+  const outcome = parseCommander(program, argv);
+  if (outcome.kind === "help") {
+    outcome.printed.trimEnd().split("\n").forEach((l) => ctx.out(l));
+    return { kind: "help" };
   }
-  return cmd.opts();
+  if (outcome.kind === "usage") throw new OpsError(outcome.message, `see \`npm run ${program.name()} -- --help\``, 2);
+  return { kind: "options", options: outcome.options as T };
+}
+
+/** A commander option parser for a whole number in [min, max]. */
+export function wholeNumber(flag: string, min: number, max: number): (text: string) => number {
+  return (text) => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new OpsError(`${flag} must be a whole number from ${min} to ${max}, got ${text}`, undefined, 2);
+    return n;
+  };
 }
 
 /** A usage error (exit 2) whose hint is the tool's usage line and where to find every flag. */
