@@ -19,7 +19,8 @@ import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
 import { Command } from "commander";
-import { isSshUrl, parseSshUrl, sshOptionValues, sshTargetArgs } from "../lib/sshTarget";
+import { sshArgs, sshOptionArgs } from "../lib/commands/ssh";
+import { isSshUrl, parseSshUrl, sshOptionValues } from "../lib/sshTarget";
 
 const PROJECT = path.resolve(__dirname, "..");
 
@@ -132,7 +133,7 @@ async function prodUrl(o: BenchOptions): Promise<{ url: string; tunnel?: ChildPr
   if (!isSshUrl(o.dockerHost)) return { url: `http://127.0.0.1:${o.prodPort}` };
   const local = await freePort();
   const opts = sshOptionValues(o.sshOpt.flatMap((x) => (x.startsWith("-o") ? [x] : ["-o", x])));
-  const tunnel = spawn("ssh", ["-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-L", `${local}:127.0.0.1:${o.prodPort}`, ...sshTargetArgs(parseSshUrl(o.dockerHost), opts)], { stdio: "ignore" });
+  const tunnel = spawn("ssh", ["-N", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-L", `${local}:127.0.0.1:${o.prodPort}`, ...sshArgs(parseSshUrl(o.dockerHost), sshOptionArgs(opts))], { stdio: "ignore" });
   await new Promise((r) => setTimeout(r, 1500));
   if (tunnel.exitCode !== null) throw new Error(`ssh tunnel to ${o.dockerHost} ended (exit ${tunnel.exitCode})`);
   return { url: `http://127.0.0.1:${local}`, tunnel };

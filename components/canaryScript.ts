@@ -19,7 +19,8 @@
 // in the environment (SIR_CONVERT_A_LOT_CANARY_IMAGE) and is checked to be a sha256 id first.
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 import { shellQuote } from "../lib/shellQuote";
-import { isSshUrl, parseSshUrl, sshOptionValues, sshTargetArgs } from "../lib/sshTarget";
+import { sshArgs, sshOptionArgs } from "../lib/commands/ssh";
+import { isSshUrl, parseSshUrl, sshOptionValues } from "../lib/sshTarget";
 import { verifierCliArgs } from "../verify/invocation";
 import { laneEnvironment } from "./laneEnvironment";
 import { serveCommand } from "./serviceLane";
@@ -83,7 +84,7 @@ export function hostDockerCommand(dockerHost: string, sshOpts: string[], words: 
   }
   // ssh joins its trailing arguments into one remote shell command: quote each word for the remote
   // shell, then the whole command for the local one (checked variables are spliced in unquoted).
-  const ssh = ["ssh", "-o", "BatchMode=yes", ...sshTargetArgs(parseSshUrl(dockerHost), sshOptionValues(sshOpts))].map(shellQuote).join(" ");
+  const ssh = ["ssh", "-o", "BatchMode=yes", ...sshArgs(parseSshUrl(dockerHost), sshOptionArgs(sshOptionValues(sshOpts)))].map(shellQuote).join(" ");
   const remote = ["docker", ...words].map((w) => (typeof w === "string" ? shellQuote(shellQuote(w)) : `"$${w.shellVar}"`)).join(`" "`);
   return `${ssh} ${remote}`;
 }

@@ -6,7 +6,8 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { sshBaseArgs, sshTargetFromDockerHost } from "../hemma/ssh";
+import { sshArgs } from "../../lib/commands/ssh";
+import { sshTargetFromDockerHost } from "../hemma/ssh";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
@@ -134,8 +135,8 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
   const forwards = toOpen.flatMap((l) => ["-L", `127.0.0.1:${l.localPort}:${l.remoteHost}:${l.remotePort}`]);
-  // BatchMode: never a password or host-key prompt; sshBaseArgs ends with `-- <destination>`.
-  const args = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes", ...forwards, ...sshBaseArgs(target)];
+  // BatchMode: never a password or host-key prompt; sshArgs ends with `-- <destination>`.
+  const args = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes", ...forwards, ...sshArgs(target)];
   const logFile = path.join(os.tmpdir(), `sir-convert-a-lot-tunnel-${process.pid}-${Date.now()}.log`);
   const logFd = opts.detach ? fs.openSync(logFile, "a") : undefined;
   const child: ChildProcess = spawn(ssh, args, {

@@ -1,5 +1,7 @@
-// How the tools reach Hemma: the ssh destination, port and options derived from config
-// `dockerHost` (ssh://[user@]host[:port]) and `sshOpts`, and shell-quoting of remote commands.
+// How the tools reach Hemma: the ssh target (destination, port and options) derived from config
+// `dockerHost` (ssh://[user@]host[:port]) and `sshOpts`, and running a command there. The argv is
+// built by lib/commands/ssh.ts.
+import { sshArgs, type SshTarget } from "../../lib/commands/ssh";
 import { shellJoin, shellQuote } from "../../lib/shellQuote";
 import { isSshUrl, parseSshUrl } from "../../lib/sshTarget";
 import { OpsError } from "../tool/error";
@@ -7,15 +9,7 @@ import { runCommand, RunResult, which } from "../tool/runCommand";
 
 export { shellQuote };
 
-export interface SshTarget {
-  /** `host` or `user@host`, as ssh takes it (an alias from ~/.ssh/config works). */
-  destination: string;
-  port?: string;
-  /** Config `sshOpts`, passed to every ssh invocation. */
-  options: string[];
-  /** The dockerHost URL it came from, for messages. */
-  url: string;
-}
+export type { SshTarget };
 
 export { isSshUrl };
 
@@ -31,15 +25,10 @@ export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): 
   }
   return {
     destination: parsed.destination,
-    port: parsed.port === undefined ? undefined : String(parsed.port),
+    port: parsed.port,
     options: sshOpts,
-    url: dockerHost,
+    display: dockerHost,
   };
-}
-
-/** ssh arguments up to and including `-- <destination>` (a remote command may follow directly; ssh parses no options after `--`). */
-export function sshBaseArgs(target: SshTarget, extra: string[] = []): string[] {
-  return [...target.options, ...extra, ...(target.port ? ["-p", target.port] : []), "--", target.destination];
 }
 
 /** A remote command line, each word quoted for the remote POSIX shell. */
@@ -52,5 +41,5 @@ export const remoteCommand = shellJoin;
 export async function runOnHemma(target: SshTarget, words: string[], ctx: { env: NodeJS.ProcessEnv }, opts: { timeoutMs?: number } = {}): Promise<RunResult> {
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  return runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), remoteCommand(words)], { env: ctx.env, ...opts });
+  return runCommand(ssh, sshArgs(target, ["-o", "BatchMode=yes"], [remoteCommand(words)]), { env: ctx.env, ...opts });
 }

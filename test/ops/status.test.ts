@@ -13,7 +13,7 @@ import { healthyContainer, imageId, makeSurfaceSandbox, RUNTIME, SHA, STACK_IMAG
 
 describe("status command lines (pure)", () => {
   it("builds the ssh argv: batch mode, port, destination, then the script as one word", () => {
-    expect(sshScriptArgv({ destination: "op@hemma", port: "2222", options: ["-o", "ConnectTimeout=15"], url: "ssh://op@hemma:2222" }, "true")).toEqual([
+    expect(sshScriptArgv({ destination: "op@hemma", port: 2222, options: ["-o", "ConnectTimeout=15"], display: "ssh://op@hemma:2222" }, "true")).toEqual([
       "-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "op@hemma", "true",
     ]);
   });

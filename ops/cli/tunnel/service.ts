@@ -7,7 +7,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Command } from "commander";
-import { sshBaseArgs, sshTargetFromDockerHost } from "../../hemma/ssh";
+import { sshArgs } from "../../../lib/commands/ssh";
+import { sshTargetFromDockerHost } from "../../hemma/ssh";
 import { OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
 import { OpsError } from "../../tool/error";
 import { PulumiCli } from "../../pulumi/cli";
@@ -68,7 +69,7 @@ async function serviceSpec(ctx: OpsContext): Promise<ServiceSpec> {
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
   const forwards: ServiceForward[] = Object.entries(outputs.lanes).map(([lane, o]) => ({ lane, localPort: o.localPort, remoteHost: new URL(o.url).hostname.replace(/^\[|\]$/g, ""), remotePort: o.hostPort }));
   if (forwards.length === 0) throw new OpsError(`the ${ctx.stack} stack has no deployed lanes to tunnel to`, "deploy first (`npm run deploy`)");
-  const base = sshBaseArgs(target);
+  const base = sshArgs(target);
   return { stack: ctx.stack, sshBinary: ssh, sshTargetArgs: base.slice(0, -1), destination: target.destination, forwards };
 }
 

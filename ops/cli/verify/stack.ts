@@ -15,7 +15,8 @@ import { CHECK_NAMES } from "../../../verify/types";
 import { PulumiCli, requirePassphrase } from "../../pulumi/cli";
 import { StackOutputs } from "../../pulumi/schemas";
 import { runCommand, which } from "../../tool/runCommand";
-import { sshBaseArgs, sshTargetFromDockerHost } from "../../hemma/ssh";
+import { sshArgs } from "../../../lib/commands/ssh";
+import { sshTargetFromDockerHost } from "../../hemma/ssh";
 import { OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
 
 
@@ -111,7 +112,7 @@ async function refuseUnreachable(cfg: OpsConfig, lanes: string[], ctx: OpsContex
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  const res = await runCommand(ssh, [...sshBaseArgs(target, ["-o", "BatchMode=yes"]), "true"], { env: ctx.env, timeoutMs: 60_000 });
+  const res = await runCommand(ssh, sshArgs(target, ["-o", "BatchMode=yes"], ["true"]), { env: ctx.env, timeoutMs: 60_000 });
   if (res.code === 0) return;
   const why = (res.stderr || res.stdout).trim().split("\n").filter(Boolean).pop() ?? `ssh exit code ${res.code}`;
   for (const lane of lanes) ctx.err(`[${lane}] not verified: Hemma is unreachable (ssh ${target.destination}): ${why}`);
