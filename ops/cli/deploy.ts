@@ -8,6 +8,7 @@
 // Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
 // --yes, --stack, --no-rollback, --lock-wait. A failed update goes to ops/cli/deploy/autoRollback.ts (prod's
 // automatic rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
+import { imageRemove } from "../../lib/commands/docker";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/shell";
@@ -73,7 +74,7 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   if (found && wrong) {
     throw new OpsError(
       `${tag} is on Hemma but does not hold that commit's build: ${wrong}`,
-      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", tag])}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, 8. Prune old images)`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, imageRemove(tag))}\`) and run \`npm run deploy\` again to build it (docs/runbook.md, 8. Prune old images)`,
     );
   }
   const existing = found && found.revisionLabel !== undefined ? found.id : null;

@@ -2,6 +2,7 @@
 // with the config recorded for that update (every key of this project; secrets stay as they are),
 // reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
+import { imageRemove } from "../../lib/commands/docker";
 import { fetchAllHistory } from "../pulumi/historyFetch";
 import { deployedAt, toRecords } from "../plan/historyRecords";
 import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "../hemma/docker";
@@ -99,7 +100,7 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   if (wrong) {
     throw new OpsError(
       `${plan.imageRef} on Hemma does not hold that revision's build: ${wrong}`,
-      `remove the tag on Hemma (\`${dockerCommandLine(docker, ["image", "rm", plan.imageRef])}\`) and re-run the rollback: it then rebuilds from the checkout at ${plan.target.revision.slice(0, 12)}`,
+      `remove the tag on Hemma (\`${dockerCommandLine(docker, imageRemove(plan.imageRef))}\`) and re-run the rollback: it then rebuilds from the checkout at ${plan.target.revision.slice(0, 12)}`,
     );
   }
   const rebuild = image === null;

@@ -2,6 +2,7 @@
 // is ssh:// (the default), else with the local `docker -H <dockerHost>`. Parses the JSON lines
 // docker prints and classifies failures (ssh unreachable, no permission, no such image). Image
 // checks read the image's OCI revision label, so a tag that holds another commit's build is caught.
+import * as commands from "../../lib/commands/docker";
 import { z } from "zod";
 import { runOnHemma, sshTargetFromDockerHost, isSshUrl } from "./ssh";
 import { OpsContext } from "../tool/context";
@@ -80,7 +81,7 @@ function parseInspectLine(line: string): ImageInfo {
 
 /** ID and revision label of `ref` on Hemma, or null when the image is not there. */
 export async function inspectImage(d: DockerExec, ref: string): Promise<ImageInfo | null> {
-  const args = ["image", "inspect", "--format", INSPECT_FORMAT, ref];
+  const args = commands.imageInspect(INSPECT_FORMAT, [ref]);
   const res = await d.run(args);
   if (res.code === 0) return parseInspectLine(res.stdout.trim());
   if (res.code !== 255 && NO_SUCH.test(res.stderr)) return null;
@@ -91,7 +92,7 @@ export async function inspectImage(d: DockerExec, ref: string): Promise<ImageInf
 export async function inspectImagesById(d: DockerExec, ids: string[]): Promise<Map<string, ImageInfo>> {
   const found = new Map<string, ImageInfo>();
   if (ids.length === 0) return found;
-  const args = ["image", "inspect", "--format", INSPECT_FORMAT, ...ids];
+  const args = commands.imageInspect(INSPECT_FORMAT, ids);
   const res = await d.run(args);
   // docker prints what it found and fails for the rest (an image removed meanwhile): keep what came back.
   if (res.code !== 0 && !(res.code !== 255 && NO_SUCH.test(res.stderr))) throw failure(d, args, res);
@@ -134,7 +135,7 @@ function jsonLines<T>(text: string, schema: z.ZodType<T>, what: string): T[] {
 
 /** Every local image of `repository` on Hemma, with full IDs. */
 export async function listImages(d: DockerExec, repository: string): Promise<ImageRow[]> {
-  const args = ["image", "ls", "--no-trunc", "--format", "{{json .}}", repository];
+  const args = commands.imageList(repository);
   const res = await d.run(args);
   if (res.code !== 0) throw failure(d, args, res);
   return jsonLines(res.stdout, imageRowSchema, "docker image ls");
@@ -153,12 +154,12 @@ export interface ContainerUse {
 
 /** Every container on Hemma (running or not) and the image it uses. */
 export async function listContainers(d: DockerExec): Promise<ContainerUse[]> {
-  const psArgs = ["ps", "-a", "--no-trunc", "--format", "{{json .}}"];
+  const psArgs = commands.containerList();
   const ps = await d.run(psArgs);
   if (ps.code !== 0) throw failure(d, psArgs, ps);
   const rows = jsonLines(ps.stdout, psRowSchema, "docker ps");
   if (rows.length === 0) return [];
-  const inspectArgs = ["container", "inspect", "--format", "{{.Id}} {{.Image}}", ...rows.map((r) => r.ID)];
+  const inspectArgs = commands.containerImageIds(rows.map((r) => r.ID));
   const inspect = await d.run(inspectArgs);
   if (inspect.code !== 0) throw failure(d, inspectArgs, inspect);
   const imageIdOf = new Map<string, string>();
@@ -171,7 +172,7 @@ export async function listContainers(d: DockerExec): Promise<ContainerUse[]> {
 
 /** `docker image rm <ref>` (never forced: docker itself refuses an image a container uses). */
 export async function removeImage(d: DockerExec, ref: string): Promise<void> {
-  const args = ["image", "rm", ref];
+  const args = commands.imageRemove(ref);
   const res = await d.run(args);
   if (res.code !== 0) throw failure(d, args, res);
 }

@@ -3,13 +3,15 @@
 // ids, rocm-smi, free disk under docker's root dir, who listens on the lanes' host ports, and which
 // containers publish them. Pure: script builder and parsers only.
 import { z } from "zod";
+import * as docker from "../../lib/commands/docker";
+import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { Section, sectionedScript } from "./remoteShell";
 
 export const DOCTOR_STEPS = {
-  docker: ["docker", "version", "--format", "{{json .}}"],
-  rocmSmi: ["rocm-smi", "--showproductname"],
+  docker: ["docker", ...docker.version()],
+  rocmSmi: rocmSmi.productName(),
   listening: ["ss", "-Htln"],
-  published: ["docker", "ps", "--format", "{{.Names}}\t{{.Ports}}"],
+  published: ["docker", ...docker.publishedPorts()],
   disk: ["sh", "-c", `df -Pk "$(docker info --format '{{.DockerRootDir}}' 2>/dev/null || echo /)"`],
 } as const;
 

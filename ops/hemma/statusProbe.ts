@@ -2,6 +2,8 @@
 // lane's `docker container inspect`, the runtime images, and `rocm-smi --showproductname`; and the
 // parsers that turn the answers into typed facts. Pure: no process is started here.
 import { z } from "zod";
+import * as docker from "../../lib/commands/docker";
+import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { Section, sectionedScript } from "./remoteShell";
 
 export interface ProbeLane {
@@ -14,9 +16,9 @@ export const containerStep = (lane: string) => `container.${lane}`;
 /** The argv (words) of each step, by section name. */
 export function statusSteps(lanes: ProbeLane[], imageName: string): { name: string; words: string[] }[] {
   return [
-    ...lanes.map((l) => ({ name: containerStep(l.lane), words: ["docker", "container", "inspect", "--format", "{{json .}}", l.containerName] })),
-    { name: "images", words: ["docker", "image", "ls", "--no-trunc", "--format", "{{json .}}", imageName] },
-    { name: "gpu", words: ["rocm-smi", "--showproductname"] },
+    ...lanes.map((l) => ({ name: containerStep(l.lane), words: ["docker", ...docker.containerInspect(l.containerName)] })),
+    { name: "images", words: ["docker", ...docker.imageList(imageName)] },
+    { name: "gpu", words: rocmSmi.productName() },
   ];
 }
 
