@@ -2,6 +2,7 @@
 // is ssh:// (the default), else with the local `docker -H <dockerHost>`. Parses the JSON lines
 // docker prints and classifies failures (ssh unreachable, no permission, no such image). Image
 // checks read the image's OCI revision label, so a tag that holds another commit's build is caught.
+import { LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
 import * as commands from "../../lib/commands/docker";
 import { z } from "zod";
 import { runOnHemma, sshTargetFromDockerHost, isSshUrl } from "./ssh";
@@ -56,7 +57,7 @@ function failure(d: DockerExec, args: string[], res: RunResult): OpsError {
 const NO_SUCH = /no such (image|object)/i;
 
 /** The OCI label the build puts on the runtime image (components/runtimeImage.ts): the commit it was built from. */
-export const REVISION_LABEL = "org.opencontainers.image.revision";
+export { REVISION_LABEL };
 
 export interface ImageInfo {
   id: string;

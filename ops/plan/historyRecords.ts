@@ -3,9 +3,9 @@
 // `version` (always 0 on the file backend); ties keep pulumi's own newest-first order.
 import { HistoryEntry } from "../pulumi/historySchema";
 import { ConfigValue } from "../pulumi/schemas";
-import { FULL_REVISION } from "../../lib/serviceContract";
+import { DEFAULT_IMAGE_NAME, FULL_REVISION } from "../../lib/projectFacts";
 
-export const DEFAULT_IMAGE_NAME = "sir-convert-a-lot-runtime";
+export { DEFAULT_IMAGE_NAME };
 
 export interface UpdateRecord {
   kind: string;

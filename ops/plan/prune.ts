@@ -4,7 +4,7 @@
 // disagrees with its tag (flagged for the operator, never removed); everything else goes. Pure.
 import { ContainerUse, ImageInfo, ImageRow, labelDisagrees } from "../hemma/docker";
 import { deployedAt, recentGoodRevisions, UpdateRecord } from "./historyRecords";
-import { FULL_REVISION } from "../../lib/serviceContract";
+import { FULL_REVISION } from "../../lib/projectFacts";
 
 
 export interface KeepRevision {

@@ -1,6 +1,7 @@
 // Decides what `npm run rollback` deploys: the last good revision before the current one, the
 // N-th one back (--steps), or an explicitly requested one (--to), from the stack's update history.
 // Pure: takes records and the current revision, returns a plan or throws a RollbackRefused.
+import { REVISION_PREFIX } from "../../lib/projectFacts";
 import { deployedAt, imageRef, recentGoodRevisions, UpdateRecord } from "./historyRecords";
 import { OpsError } from "../tool/error";
 
@@ -62,7 +63,7 @@ export function planRollback(records: UpdateRecord[], current: string, request: 
 
 function planTo(records: UpdateRecord[], earlier: (UpdateRecord & { revision: string })[], current: string, to: string): RollbackPlan {
   const wanted = to.trim().toLowerCase();
-  if (!/^[0-9a-f]{7,40}$/.test(wanted)) {
+  if (!REVISION_PREFIX.test(wanted)) {
     throw new RollbackRefused(`--to ${JSON.stringify(to)} is not a commit SHA (7 to 40 hex characters)`, "copy a revision from `npm run pulumi -- stack history --stack hemma` or the stack output `revision`");
   }
   const deployed = [...new Set(records.filter((r) => r.kind === "update" && r.revision?.startsWith(wanted)).map((r) => r.revision as string))];

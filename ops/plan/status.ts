@@ -1,10 +1,11 @@
 // Compares what runs on Hemma with what the stack recorded, per lane: container state and health,
 // revision label, image, ports, uptime and restarts; lists the images kept for rollback. Pure: the
 // facts come in (ops/hemma/statusProbe.ts, ops/cli/status/verdicts.ts), a report comes out.
+import { FULL_REVISION, LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
 import { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
 import { Verdict } from "../cli/status/verdicts";
 
-export const REVISION_LABEL = "org.opencontainers.image.revision";
+export { REVISION_LABEL };
 
 export interface ExpectedLane {
   lane: string;
@@ -103,7 +104,7 @@ export function assessLane(
 }
 
 export function rollbackImages(images: RuntimeImage[], inUse: Set<string>): StatusReport["rollbackImages"] {
-  return images.filter((i) => !inUse.has(i.ID) && /^[0-9a-f]{40}$/.test(i.Tag)).map((i) => ({ tag: i.Tag, id: i.ID, createdAt: i.CreatedAt }));
+  return images.filter((i) => !inUse.has(i.ID) && FULL_REVISION.test(i.Tag)).map((i) => ({ tag: i.Tag, id: i.ID, createdAt: i.CreatedAt }));
 }
 
 export function formatDuration(seconds: number): string {

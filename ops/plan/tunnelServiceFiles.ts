@@ -2,6 +2,7 @@
 // (no prompt, keep-alive, exit on a failed forward so the service manager restarts it), and the
 // per-user service around it: a systemd user unit on Linux, a launchd agent plist on macOS. Both
 // restart ssh whenever it ends (sleep, network loss, Hemma reboot) without ever giving up. Pure.
+import { LABEL_DOMAIN } from "../../lib/projectFacts";
 import * as path from "path";
 
 export interface ServiceForward {
@@ -42,7 +43,7 @@ export function serviceSshArgv(spec: ServiceSpec): string[] {
 
 export const serviceName = (stack: string) => `sir-convert-a-lot-tunnel-${stack}`;
 export const unitFileName = (stack: string) => `${serviceName(stack)}.service`;
-export const launchdLabel = (stack: string) => `org.sir-convert-a-lot.tunnel.${stack}`;
+export const launchdLabel = (stack: string) => `${LABEL_DOMAIN}.tunnel.${stack}`;
 
 export function unitPath(env: NodeJS.ProcessEnv, home: string, stack: string): string {
   return path.join(env.XDG_CONFIG_HOME || path.join(home, ".config"), "systemd", "user", unitFileName(stack));

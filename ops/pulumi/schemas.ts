@@ -1,7 +1,7 @@
 // zod schemas for the JSON the pulumi CLI prints: `config --json`, `stack export` and
 // `stack output --json`. Shapes follow pulumi's own encoders (configValueJSON, apitype.DeploymentV3).
 import { z } from "zod";
-import { FULL_REVISION } from "../../lib/serviceContract";
+import { FULL_REVISION } from "../../lib/projectFacts";
 
 
 /**

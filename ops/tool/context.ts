@@ -3,8 +3,10 @@
 import * as readline from "readline";
 import { projectRoot } from "../../lib/projectRoot";
 
-export const PROJECT_NAMESPACE = "sir-convert-a-lot";
-export const DEFAULT_STACK = "hemma";
+import { DEFAULT_STACK, NAMESPACE } from "../../lib/projectFacts";
+
+/** The project's config namespace and default stack (defined in lib/projectFacts.ts). */
+export { DEFAULT_STACK, NAMESPACE as PROJECT_NAMESPACE };
 
 export interface OpsContext {
   env: NodeJS.ProcessEnv;

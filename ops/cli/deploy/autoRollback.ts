@@ -16,6 +16,7 @@
 // deleted it and its create failed (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go).
 // `--target` limits an update to the named URNs; untargeted resources get same steps
 // (step_generator.go isTargetedForUpdate).
+import { LABEL_REVISION as REVISION_LABEL } from "../../../lib/projectFacts";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
@@ -34,7 +35,7 @@ import { OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
 import { stackLocks } from "../../pulumi/backendLock";
 
 const GROUPS = Object.keys(CHECK_GROUPS) as CheckGroup[];
-const REVISION_LABEL = "org.opencontainers.image.revision";
+
 const short = (rev: string) => rev.slice(0, 12);
 
 /** The resources of `pulumi stack export` that the assessment reads. */
