@@ -9,6 +9,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../verify/ssh/tunnel";
+import { runToolSource } from "../harness/runCaptured";
 import { committedConfig, NS, PROGRAM_DIR, runStack, type StackRun } from "../harness/stack";
 import { loadHistory, makeSandbox, type Sandbox } from "../ops/helpers";
 import { describeOnBox } from "./lib/box";
@@ -23,18 +24,7 @@ const BOX_STACK_FILE = path.join(PROGRAM_DIR, "Pulumi.box.yaml");
 interface ToolRun { code: number | null; output: string; ms: number }
 
 function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "cli", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, ms: Date.now() - started });
-    });
-  });
+  return runToolSource(PROGRAM_DIR, tool, args, env, timeoutMs);
 }
 
 function getJson(port: number): Promise<any> {

@@ -10,15 +10,10 @@ import * as path from "path";
 import { main } from "../../ops/cli/deploy";
 import { prodRollbackTargets } from "../../ops/cli/deploy/autoRollback";
 import { runStack } from "../harness/stack";
-import { captureContext, commandsOf, imageId, imageRow, loadHistory, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, imageId, imageRow, loadHistory, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const GROUPS = ["health", "gpu", "smoke"];
 const urn = (chain: string, name: string) => `urn:pulumi:hemma::sir-convert-a-lot::${chain}::${name}`;

@@ -3,15 +3,10 @@
 // pack, and the config ends as deployed, or as it was when nothing was deployed.
 import * as fs from "fs";
 import { main } from "../../ops/cli/deploy";
-import { captureContext, commandsOf, imageConfig, imageId, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, imageConfig, imageId, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 describe("deploy", () => {
   const upOf = () => sb.pulumiCalls().find((c) => c.argv[0] === "up")!;

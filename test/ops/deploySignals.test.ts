@@ -7,18 +7,12 @@
 // with pid/username/hostname/timestamp for its whole run); npm `pulumi` 3.265.0 run.js (no signal
 // handler: the launcher dies at once on SIGINT/SIGTERM while the CLI it spawned keeps running).
 import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
 import { main } from "../../ops/cli/deploy";
-import { captureContext, commandsOf, makeGitRepo, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, gitRepoPerTest, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const pending = {
   version: 3,

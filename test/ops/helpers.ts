@@ -165,6 +165,21 @@ export function makeGitRepo(): { dir: string; head: string } {
   return { dir, head: git("rev-parse", "HEAD") };
 }
 
+/**
+ * A fresh service checkout (makeGitRepo) for each test of the calling file, removed after it; the
+ * returned object always holds the current test's checkout. `cleanup` runs first after each test
+ * (the file's sandbox).
+ */
+export function gitRepoPerTest(cleanup: () => void = () => undefined): { dir: string; head: string } {
+  const repo = { dir: "", head: "" };
+  beforeEach(() => Object.assign(repo, makeGitRepo()));
+  afterEach(() => {
+    cleanup();
+    fs.rmSync(repo.dir, { recursive: true, force: true });
+  });
+  return repo;
+}
+
 export function sourceConfig(source: Record<string, unknown>): Record<string, unknown> {
   return { [`${NS}:source`]: { value: JSON.stringify(source), objectValue: source, secret: false } };
 }
