@@ -5,7 +5,8 @@
 import { imageRemove } from "../../lib/commands/docker";
 import { fetchAllHistory } from "../pulumi/historyFetch";
 import { deployedAt, toRecords } from "../plan/historyRecords";
-import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, labelDisagrees, REVISION_LABEL } from "../hemma/docker";
+import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, REVISION_LABEL } from "../hemma/docker";
+import { labelDisagrees } from "../plan/imageLabel";
 import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";

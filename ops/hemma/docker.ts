@@ -104,15 +104,6 @@ export async function inspectImagesById(d: DockerExec, ids: string[]): Promise<M
   return found;
 }
 
-/**
- * Why the image tagged `<repo>:<revision>` does not hold that revision's build, or undefined when
- * its label agrees. A missing label is reported separately (`revisionLabel` undefined).
- */
-export function labelDisagrees(revision: string, info: ImageInfo): string | undefined {
-  if (info.revisionLabel === undefined || info.revisionLabel === revision) return undefined;
-  return `its ${REVISION_LABEL} label says ${info.revisionLabel}, not ${revision}`;
-}
-
 const imageRowSchema = z.object({ Repository: z.string(), Tag: z.string(), ID: z.string(), CreatedAt: z.string().optional(), Size: z.string().optional() });
 export type ImageRow = z.infer<typeof imageRowSchema>;
 

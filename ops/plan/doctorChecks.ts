@@ -3,7 +3,7 @@
 // nodes and whether gpu.groups grants them (with the exact config to set), rocm-smi, free disk,
 // the lanes' host ports. Pure.
 import { parseGpuSection } from "../hemma/statusProbe";
-import { Section } from "../hemma/remoteShell";
+import type { Section } from "../hemma/remoteShell";
 import { parseDevices, parseDockerVersion, parseFreeKiB, parseListening, parsePublished } from "../hemma/doctorProbe";
 
 export interface DoctorItem {

@@ -7,7 +7,7 @@
 // every update records the whole stack config; objects carry `objectValue` and their JSON text in
 // `value`; secrets have no `value` unless --show-secrets. pkg/cmd/pulumi/config/config.go
 // newConfigSetAllCmd: `config set-all --json` takes that same shape and needs a value for every key.
-import { ConfigJson, ConfigValue } from "../pulumi/schemas";
+import type { ConfigJson, ConfigValue } from "../pulumi/schemas";
 
 export interface ConfigChange {
   key: string;

@@ -2,8 +2,8 @@
 // revision label, image, ports, uptime and restarts; lists the images kept for rollback. Pure: the
 // facts come in (ops/hemma/statusProbe.ts, ops/cli/status/verdicts.ts), a report comes out.
 import { FULL_REVISION, LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
-import { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
-import { Verdict } from "../cli/status/verdicts";
+import type { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
+import type { Verdict } from "../cli/status/verdicts";
 
 export { REVISION_LABEL };
 
