@@ -1,6 +1,8 @@
 // Runs external programs (pulumi, ssh, docker, git) with an explicit environment, capturing or
-// streaming their output, and finds executables on a PATH the caller controls (tests put fakes first).
-import { ChildProcess, spawn, StdioOptions } from "child_process";
+// streaming their output (the spawn core is lib/spawnCapture.ts), and finds executables on a PATH
+// the caller controls (tests put fakes first).
+import { ChildProcess } from "child_process";
+import { spawnCapture } from "../../lib/spawnCapture";
 import * as fs from "fs";
 import * as path from "path";
 import { OpsError } from "./error";
@@ -43,38 +45,10 @@ export function which(name: string, env: NodeJS.ProcessEnv): string | undefined 
 }
 
 /** Runs `file args` to completion. Never rejects for a non-zero exit; rejects only when it cannot start. */
-export function runCommand(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const stdio: StdioOptions = opts.inheritStdio ? "inherit" : ["ignore", "pipe", "pipe"];
-    const child = spawn(file, args, { env: opts.env, cwd: opts.cwd, stdio });
-    opts.onSpawn?.(child);
-    let stdout = "";
-    let stderr = "";
-    let timedOut = false;
-    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-      stdout += chunk;
-      opts.onStdout?.(chunk);
-    });
-    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      opts.onStderr?.(chunk);
-    });
-    const timer =
-      opts.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            child.kill("SIGTERM");
-          }, opts.timeoutMs);
-    child.on("error", (err) => {
-      if (timer) clearTimeout(timer);
-      reject(new OpsError(`could not start ${file}: ${err.message}`, `check that ${path.basename(file)} is installed and on PATH`));
-    });
-    child.on("close", (code, signal) => {
-      if (timer) clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, timedOut });
-    });
-  });
+export async function runCommand(file: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const res = await spawnCapture(file, args, opts);
+  if (res.spawnError) throw new OpsError(`could not start ${file}: ${res.spawnError.message}`, `check that ${path.basename(file)} is installed and on PATH`);
+  return { code: res.code ?? (res.signal ? 128 : 1), stdout: res.stdout, stderr: res.stderr, timedOut: res.timedOut };
 }
 
 /** The last few non-empty lines of a command's stderr, for error messages. */
