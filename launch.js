@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Starts an operator tool or the verifier from its compiled bundle in dist/ (`npm run build`,
 // which `npm ci` runs as the package's `prepare` script), as if `node dist/<entry>.js` had been
-// run: `node launch.js ops/status/main --json`. Each entry point named in package.json's scripts
+// run: `node launch.js ops/cli/status --json`. Each entry point named in package.json's scripts
 // (`node launch.js <entry>`), plus the verifier (verify/cli), is bundled with esbuild into one
 // file: one file to read instead of ~250 modules (zod, undici) is most of the start-up saved.
 // Plain JavaScript on purpose: it must not need the build it guards.
@@ -184,7 +184,7 @@ function main() {
     fs.rmSync(STAMP, { force: true });
     return build(sources(), "");
   }
-  if (!entry || !/^[a-zA-Z0-9_/.-]+$/.test(entry) || entry.includes("..")) fail(`launch.js needs an entry point such as ops/status/main, got ${entry || "nothing"}`, "run the tools through their npm scripts (README, Operate)");
+  if (!entry || !/^[a-zA-Z0-9_/.-]+$/.test(entry) || entry.includes("..")) fail(`launch.js needs an entry point such as ops/cli/status, got ${entry || "nothing"}`, "run the tools through their npm scripts (README, Operate)");
   ensureFresh();
   const file = path.join(DIST, `${entry}.js`);
   if (!fs.existsSync(file)) fail(`${path.relative(ROOT, file)} does not exist after the build`, "name the entry point in a package.json script (`node launch.js <entry>`)");

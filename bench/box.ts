@@ -4,13 +4,14 @@
 // whose image is present, end to end: `npm run rollback` (only the Pulumi CLI faked; the image check
 // runs over real ssh), the lanes replaced with that image until healthy (what its `pulumi up` does),
 // and the health commands for that revision. Prints the figures and where dockerd 20.10 differs.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as mockRun from "../gate/mockRun";
 import { benchArgs } from "./benchFlags";
 import { committedConfig, NS, PROGRAM_DIR, StackRun } from "../test/harness/stack";
+import { type CapturedRun, runToolSource } from "../test/harness/runCaptured";
 import { loadHistory, makeSandbox } from "../test/ops/helpers";
 import { BOX_SCRIPT, boxOrReason, type Box } from "../test/box/lib/box";
 import { runVerification, verificationCommands } from "../test/box/lib/commands";
@@ -44,16 +45,8 @@ function configJson(raw: Record<string, string>, revision: string): Record<strin
   return { ...pulumiConfigJson(raw), [`${NS}:revision`]: { value: revision, secret: false } };
 }
 
-function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; ms: number }> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
-    child.on("close", (code) => { clearTimeout(timer); resolve({ code, output, ms: Date.now() - started }); });
-  });
+function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv): Promise<CapturedRun> {
+  return runToolSource(PROGRAM_DIR, tool, args, env, 300_000);
 }
 
 async function main(): Promise<void> {

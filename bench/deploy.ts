@@ -142,7 +142,7 @@ function startProbe(url: string, pollMs: number, t0: number, events: Event[]) {
 function deploy(env: NodeJS.ProcessEnv, source: string, revision: string, maxMs: number, onLine?: (line: string) => void): Promise<number> {
   git(source, "checkout", "--quiet", "--detach", revision);
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [path.join(PROGRAM_DIR, "launch.js"), "ops/deploy", "--yes", "--stack", STACK], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(process.execPath, [path.join(PROGRAM_DIR, "launch.js"), "ops/cli/deploy", "--yes", "--stack", STACK], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
     const timer = setTimeout(() => child.kill("SIGKILL"), maxMs);
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = "";

@@ -25,15 +25,15 @@ interface Entry {
 
 export const ENTRIES: Entry[] = [
   { name: "verifier (each deploy runs it 6x)", entry: "verify/cli", args: ["--help"] },
-  { name: "verify", entry: "ops/verifyEntry", args: ["--help"] },
-  { name: "deploy / preview", entry: "ops/deploy", args: ["--help"] },
-  { name: "init", entry: "ops/init", args: ["--help"] },
-  { name: "rollback", entry: "ops/rollback", args: ["--help"] },
-  { name: "prune", entry: "ops/prune", args: ["--help"] },
-  { name: "tunnel", entry: "ops/tunnel", args: ["--help"] },
-  { name: "status", entry: "ops/status/main", args: ["--help"] },
-  { name: "logs", entry: "ops/logs/main", args: ["--help"] },
-  { name: "doctor", entry: "ops/doctor/main", args: ["--help"] },
+  { name: "verify", entry: "ops/cli/verify", args: ["--help"] },
+  { name: "deploy / preview", entry: "ops/cli/deploy", args: ["--help"] },
+  { name: "init", entry: "ops/cli/init", args: ["--help"] },
+  { name: "rollback", entry: "ops/cli/rollback", args: ["--help"] },
+  { name: "prune", entry: "ops/cli/prune", args: ["--help"] },
+  { name: "tunnel", entry: "ops/cli/tunnel", args: ["--help"] },
+  { name: "status", entry: "ops/cli/status", args: ["--help"] },
+  { name: "logs", entry: "ops/cli/logs", args: ["--help"] },
+  { name: "doctor", entry: "ops/cli/doctor", args: ["--help"] },
 ];
 
 const PROBE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "bench-startup-"));

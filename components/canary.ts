@@ -7,6 +7,7 @@
 // Update, which runs the no-op `update`. prod's container depends on this command, so a new image
 // reaches prod only after the canary passed; a prod-only change leaves the command unchanged (a
 // same step, done at once) and costs no canary. `delete` is unset: there is nothing left to remove.
+import { NAMESPACE } from "../lib/projectFacts";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { API_KEY_ENV } from "../lib/serviceContract";
@@ -27,7 +28,7 @@ export class Canary extends pulumi.ComponentResource {
   readonly evidenceDir: pulumi.Output<string>;
 
   constructor(name: string, args: CanaryArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sir-convert-a-lot:hemma:Canary", name, {}, opts);
+    super(`${NAMESPACE}:hemma:Canary`, name, {}, opts);
     const deadline = `${args.timeoutSeconds + args.waitTimeoutSeconds + 180}s`;
     this.gate = new command.local.Command(
       `${name}-verify`,

@@ -17,9 +17,11 @@
 // read by the docker CLI, over ssh's stdin when the host is `ssh://`) and the verifier through its
 // environment. `create` is built from config alone, so it is known at preview; the image id comes
 // in the environment (SIR_CONVERT_A_LOT_CANARY_IMAGE) and is checked to be a sha256 id first.
+import { CANARY_CONTAINER_NAME, LABEL_LANE, LABEL_PROFILE, LABEL_REVISION, LABEL_ROLE } from "../lib/projectFacts";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 import { shellQuote } from "../lib/shellQuote";
-import { isSshUrl, parseSshUrl, sshOptionValues, sshTargetArgs } from "../lib/sshTarget";
+import { sshArgs, sshOptionArgs } from "../lib/commands/ssh";
+import { isSshUrl, parseSshUrl, sshOptionValues } from "../lib/sshTarget";
 import { verifierCliArgs } from "../verify/invocation";
 import { laneEnvironment } from "./laneEnvironment";
 import { serveCommand } from "./serviceLane";
@@ -27,7 +29,7 @@ import { laneLogOpts } from "../lib/daemonLogOpts";
 
 /** The environment variable the canary's image id arrives in. */
 export const CANARY_IMAGE_ENV = "SIR_CONVERT_A_LOT_CANARY_IMAGE";
-export const CANARY_CONTAINER_NAME = "sir_convert_a_lot_canary";
+export { CANARY_CONTAINER_NAME };
 export const CANARY_SCRATCH_VOLUME = "sir-convert-a-lot-canary-scratch";
 /** All of a lane's checks, in the order the lanes run them (health, then GPU and smoke). */
 export const CANARY_CHECKS = ["readiness", "liveness", "metrics", "gpu", "smoke"] as const;
@@ -83,7 +85,7 @@ export function hostDockerCommand(dockerHost: string, sshOpts: string[], words: 
   }
   // ssh joins its trailing arguments into one remote shell command: quote each word for the remote
   // shell, then the whole command for the local one (checked variables are spliced in unquoted).
-  const ssh = ["ssh", "-o", "BatchMode=yes", ...sshTargetArgs(parseSshUrl(dockerHost), sshOptionValues(sshOpts))].map(shellQuote).join(" ");
+  const ssh = ["ssh", "-o", "BatchMode=yes", ...sshArgs(parseSshUrl(dockerHost), sshOptionArgs(sshOptionValues(sshOpts)))].map(shellQuote).join(" ");
   const remote = ["docker", ...words].map((w) => (typeof w === "string" ? shellQuote(shellQuote(w)) : `"$${w.shellVar}"`)).join(`" "`);
   return `${ssh} ${remote}`;
 }
@@ -106,9 +108,9 @@ function dockerRunWords(args: CanaryScriptArgs): Word[] {
     "--publish", `${args.bindAddress.includes(":") ? `[${args.bindAddress}]` : args.bindAddress}::${args.containerPort}/tcp`,
     "--volume", `${CANARY_SCRATCH_VOLUME}:${dataDirFor("eval")}`,
     "--volume", `${args.modelCacheVolumeName}:${args.modelCachePath}`,
-    "--label", "org.sir-convert-a-lot.lane=canary",
-    "--label", "org.sir-convert-a-lot.profile=eval",
-    "--label", `org.opencontainers.image.revision=${args.revision}`,
+    "--label", `${LABEL_LANE}=canary`,
+    "--label", `${LABEL_PROFILE}=eval`,
+    "--label", `${LABEL_REVISION}=${args.revision}`,
     "--restart", "no",
     "--log-driver", "json-file",
     ...Object.entries(logOpts).flatMap(([k, v]) => ["--log-opt", `${k}=${v}`]),
@@ -160,7 +162,7 @@ export function canaryScript(args: CanaryScriptArgs): string {
     // A canary left by a killed run (its trap never ran) goes first.
     "remove_canary",
     `echo "canary: starting ${CANARY_CONTAINER_NAME} from $image (eval profile, scratch volume ${CANARY_SCRATCH_VOLUME})" >&2`,
-    `${docker(["volume", "create", "--label", "org.sir-convert-a-lot.role=canary-scratch", CANARY_SCRATCH_VOLUME])} </dev/null >/dev/null || exit 3`,
+    `${docker(["volume", "create", "--label", `${LABEL_ROLE}=canary-scratch`, CANARY_SCRATCH_VOLUME])} </dev/null >/dev/null || exit 3`,
     `printf '%s=%s\\n' ${API_KEY_ENV} "$${API_KEY_ENV}" | ${docker(dockerRunWords(args))} >/dev/null || exit 3`,
     `port=$(${docker(["port", CANARY_CONTAINER_NAME, `${args.containerPort}/tcp`])} </dev/null | sed -n '1s/.*://p')`,
     `case "$port" in ''|*[!0-9]*) echo "canary: docker reported no host port for ${CANARY_CONTAINER_NAME}: '$port'" >&2; exit 3;; esac`,

@@ -2,6 +2,7 @@
 // Data volumes are protected and retained on delete: no deploy, replacement, lane rename or
 // `pulumi destroy` removes them. Their logical names are the volume names, so they do not move
 // when a lane is renamed or disabled.
+import { LABEL_LANE, LABEL_ROLE, NAMESPACE } from "../lib/projectFacts";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 
@@ -16,15 +17,15 @@ export class DataVolumes extends pulumi.ComponentResource {
   readonly modelCache: docker.Volume;
 
   constructor(name: string, args: DataVolumesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sir-convert-a-lot:hemma:DataVolumes", name, {}, opts);
+    super(`${NAMESPACE}:hemma:DataVolumes`, name, {}, opts);
     for (const [lane, volumeName] of Object.entries(args.laneVolumes)) {
       this.byLane[lane] = new docker.Volume(
         volumeName,
         {
           name: volumeName,
           labels: [
-            { label: "org.sir-convert-a-lot.role", value: "data" },
-            { label: "org.sir-convert-a-lot.lane", value: lane },
+            { label: LABEL_ROLE, value: "data" },
+            { label: LABEL_LANE, value: lane },
           ],
         },
         // Labels are create-only on docker volumes; never let a label edit replace (delete) data.
@@ -33,7 +34,7 @@ export class DataVolumes extends pulumi.ComponentResource {
     }
     this.modelCache = new docker.Volume(
       args.modelCacheVolume,
-      { name: args.modelCacheVolume, labels: [{ label: "org.sir-convert-a-lot.role", value: "model-cache" }] },
+      { name: args.modelCacheVolume, labels: [{ label: LABEL_ROLE, value: "model-cache" }] },
       { parent: this, retainOnDelete: true, ignoreChanges: ["labels", "driverOpts"] },
     );
     this.registerOutputs({

@@ -16,6 +16,7 @@
 // `create` is built from config alone, so it is known at preview (the policy pack reads it there):
 // the evidence folder is `<evidenceRoot>/<lane>-<revision12>/<group>/<UTC time of the run>`, and
 // `latest` next to the runs points at the newest one.
+import { NAMESPACE } from "../lib/projectFacts";
 import * as pulumi from "@pulumi/pulumi";
 import * as command from "@pulumi/command";
 import { shellQuote } from "../lib/shellQuote";
@@ -103,7 +104,7 @@ export class LaneVerification extends pulumi.ComponentResource {
   readonly evidenceDirs: Record<CheckGroup, pulumi.Output<string>>;
 
   constructor(name: string, args: LaneVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sir-convert-a-lot:hemma:LaneVerification", name, {}, opts);
+    super(`${NAMESPACE}:hemma:LaneVerification`, name, {}, opts);
     // Only the triggers see the container and the image: a new one replaces the command (re-runs
     // the checks); `create` itself stays known at preview.
     const triggers = [args.imageId, args.containerId];

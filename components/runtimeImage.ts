@@ -10,6 +10,7 @@
 // through a session (API >= 1.39). The provider's buildx path instead resolves its builder from
 // the operator's current docker context (docker_buildx_build.go runBuild), so it would build on
 // the laptop whatever `dockerHost` says.
+import { LABEL_REVISION, LABEL_TORCH_VERSION, NAMESPACE } from "../lib/projectFacts";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
@@ -38,9 +39,9 @@ export interface RuntimeImageArgs {
 /** The labels every build puts on the image (the revision one is what prune and the policies read). */
 export function imageLabels(name: string, revision: string, torch: TorchPins): Record<string, string> {
   return {
-    "org.opencontainers.image.revision": revision,
+    [LABEL_REVISION]: revision,
     "org.opencontainers.image.title": name,
-    "org.sir-convert-a-lot.torch-version": torch.torchVersion,
+    [LABEL_TORCH_VERSION]: torch.torchVersion,
   };
 }
 
@@ -65,7 +66,7 @@ export class RuntimeImage extends pulumi.ComponentResource {
   readonly build?: docker.RemoteImage;
 
   constructor(name: string, args: RuntimeImageArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sir-convert-a-lot:hemma:RuntimeImage", name, {}, opts);
+    super(`${NAMESPACE}:hemma:RuntimeImage`, name, {}, opts);
     this.tag = `${args.name}:${args.revision}`;
     // Building is its own resource: once the tag is on Hemma, config can drop the build
     // (image.build=false, as `npm run deploy` does after a deploy) and later runs need neither the

@@ -21,6 +21,7 @@
 // --continue-on-error, deployment_executor.go skips steps that depend on errored ones). dependsOn is no property
 // dependency, so the engine's dependent replacement (step_generator.go
 // calculateDependentReplacements) never replaces prod because eval was replaced.
+import { LABEL_LANE, LABEL_PROFILE, LABEL_REVISION, NAMESPACE } from "../lib/projectFacts";
 import * as pulumi from "@pulumi/pulumi";
 import * as docker from "@pulumi/docker";
 import { dataDirFor } from "../lib/serviceContract";
@@ -82,7 +83,7 @@ export class ServiceLane extends pulumi.ComponentResource {
   readonly hostUrl: string;
 
   constructor(name: string, args: ServiceLaneArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("sir-convert-a-lot:hemma:ServiceLane", name, {}, opts);
+    super(`${NAMESPACE}:hemma:ServiceLane`, name, {}, opts);
     this.dataDir = dataDirFor(args.profile);
     const host = args.bindAddress.includes(":") ? `[${args.bindAddress}]` : args.bindAddress;
     this.hostUrl = `http://${host}:${args.hostPort}`;
@@ -108,9 +109,9 @@ export class ServiceLane extends pulumi.ComponentResource {
           { volumeName: args.modelCacheVolumeName, containerPath: args.modelCachePath },
         ],
         labels: [
-          { label: "org.sir-convert-a-lot.lane", value: args.lane },
-          { label: "org.sir-convert-a-lot.profile", value: args.profile },
-          { label: "org.opencontainers.image.revision", value: args.revision },
+          { label: LABEL_LANE, value: args.lane },
+          { label: LABEL_PROFILE, value: args.profile },
+          { label: LABEL_REVISION, value: args.revision },
         ],
         healthcheck: readyzHealthcheck(args.containerPort),
         restart: "unless-stopped",

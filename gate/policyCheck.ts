@@ -5,11 +5,12 @@
 // policy pack the way the engine does, sends every registration through the Analyzer gRPC API and
 // prints violations like `pulumi preview`. It fails when a mandatory policy is violated or could not
 // decide at a preview. Exit 0: passed; 1: refused; 2: usage error or the gate itself failed.
+import { DEFAULT_STACK, NAMESPACE } from "../lib/projectFacts";
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../lib/config/load";
-import { describeError, OpsError } from "../ops/opsError";
+import { describeError, OpsError } from "../ops/tool/error";
 import { PREVIEW_CASES, PreviewCase, readStackConfig, RecordedResource, runProgramUnderMocks } from "./mockRun";
 import { createScratchCheckout } from "./scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";
@@ -20,7 +21,7 @@ import { stackPolicyConfigFile } from "./policyPackArgs";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const PACK_DIR = path.join(PROJECT_DIR, "policy");
-const NS = "sir-convert-a-lot";
+const NS = NAMESPACE;
 
 export interface PolicyCheckOptions {
   stack: string;
@@ -38,7 +39,7 @@ function program(): Command {
   return new Command()
     .name("npm run policy:check --")
     .description("Offline policy gate: the program under mocks, in the three previews the engine runs, through the real policy pack.")
-    .option("--stack <name>", "stack whose Pulumi.<stack>.yaml is checked", "hemma")
+    .option("--stack <name>", "stack whose Pulumi.<stack>.yaml is checked", DEFAULT_STACK)
     .option("--policy-pack-config <file.json>", "policy pack config (default: policy/config.<stack>.json when present)")
     .option("--source <dir>", "service checkout to build from (default: a scratch git checkout)")
     .option("--pack <dir>", "policy pack directory", "policy")

@@ -16,7 +16,7 @@ export function undeclaredLogOpts(declared: Record<string, string>, reported: Re
   return Object.fromEntries(Object.entries(reported).filter(([k]) => !(k in declared)));
 }
 
-/** Runs docker against the stack's daemon (ops/hemmaDocker.ts DockerExec fits). */
+/** Runs docker against the stack's daemon (ops/hemma/docker.ts DockerExec fits). */
 export interface DockerRunner {
   where: string;
   run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;

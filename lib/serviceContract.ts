@@ -14,5 +14,3 @@ export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
 /** The key the service falls back to when none is set; never acceptable in a deploy. */
 export const SERVICE_FALLBACK_API_KEY = "dev-only-key";
 
-/** A service revision: a full 40-character lowercase hex commit SHA (also the image tag). */
-export const FULL_REVISION = /^[0-9a-f]{40}$/;

@@ -1,16 +1,12 @@
 // SSH facts shared by the program, the verifier and the operator tools: parsing an
 // `ssh://[user@]host[:port]` URL (refusing option-like users and hosts), turning config `sshOpts`
 // into `-o Key=Value` options (refusing ones that weaken host-key checking or run local commands
-// unless `allowUnsafeSshOpts` opts in), and the ready-to-paste, shell-quoted tunnel command. Every
-// ssh argv built from these puts `--` before the destination.
+// unless `allowUnsafeSshOpts` opts in), and the ready-to-paste, shell-quoted tunnel command. The
+// ssh argv itself is built by lib/commands/ssh.ts, the project's one ssh command-line builder.
+import { localForward, type SshTarget } from "./commands/ssh";
 import { shellJoin } from "./shellQuote";
-export interface SshTarget {
-  /** `host` or `user@host`, as `ssh` takes it (an ssh_config alias works too). */
-  destination: string;
-  port?: number;
-  /** The URL it came from, for messages. */
-  display: string;
-}
+
+export type { SshTarget };
 
 /** Whether a docker host URL is reached over SSH. */
 export function isSshUrl(url: string): boolean {
@@ -80,24 +76,10 @@ export function sshOptionValues(sshOpts: readonly string[], allowUnsafe = false)
   return values;
 }
 
-/** `-o Key=Value` arguments for ssh. */
-export function sshOptionArgs(values: readonly string[]): string[] {
-  return values.flatMap((v) => ["-o", v]);
-}
-
-/**
- * ssh arguments that select the target: options, port, `--`, destination. A remote command may
- * follow directly: after `--` ssh parses no more options (OpenSSH ssh.c: opt_terminated).
- */
-export function sshTargetArgs(target: SshTarget, optionValues: readonly string[]): string[] {
-  return [...sshOptionArgs(optionValues), ...(target.port !== undefined ? ["-p", String(target.port)] : []), "--", target.destination];
-}
-
 /** The ready-to-paste command that forwards a local port to a loopback port on the docker host. */
 export function tunnelCommand(dockerHost: string, localPort: number, remoteHost: string, remotePort: number): string {
   if (!isSshUrl(dockerHost)) return `(no tunnel needed: the docker host is ${dockerHost}; use http://${remoteHost}:${remotePort})`;
   const target = parseSshUrl(dockerHost);
-  const bracketed = remoteHost.includes(":") ? `[${remoteHost}]` : remoteHost;
   const port = target.port !== undefined ? ["-p", String(target.port)] : [];
-  return shellJoin(["ssh", "-N", ...port, "-L", `${localPort}:${bracketed}:${remotePort}`, "--", target.destination]);
+  return shellJoin(["ssh", "-N", ...port, "-L", localForward(localPort, remoteHost, remotePort), "--", target.destination]);
 }

@@ -1,7 +1,7 @@
 // CLI entry (`npm run verify -- ...`): parse flags, run one lane, print one line per failed check, and
 // exit 0 only when every selected check passed. SIGINT/SIGTERM close the SSH tunnel before exiting.
 import { gpuChecksRunHere, UsageError, USAGE, parseCliArgs } from "./cliArgs";
-import { HelpRequested } from "../ops/toolMain";
+import { HelpRequested } from "../ops/tool/shell";
 import { Redactor } from "./redact";
 import { runVerification } from "./run";
 import { killAllTracked } from "./ssh/cleanup";

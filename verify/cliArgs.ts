@@ -1,6 +1,6 @@
 // Command-line parsing for `npm run verify`. The API key is never taken from argv: only the name of the
 // environment variable that holds it.
-import { HelpRequested, parseToolArgs, toolHelp, type ToolSpec } from "../ops/toolMain";
+import { HelpRequested, parseToolArgs, toolHelp, type ToolSpec } from "../ops/tool/shell";
 import { DEFAULT_API_KEY_ENV, SSH_OPTS_ENV, type VerificationOptions } from "./options";
 import { sshOptionsFromEnv } from "./ssh/target";
 import { CHECK_NAMES, type CheckName, type Profile } from "./types";

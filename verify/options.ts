@@ -1,4 +1,5 @@
 // Verification options (the library's input) and their resolution to a complete, validated config.
+import { containerNameFor, REVISION_PREFIX } from "../lib/projectFacts";
 import path from "node:path";
 import { projectRoot } from "../lib/projectRoot";
 import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
@@ -115,7 +116,7 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
   if (!PROFILES.includes(options.profile)) {
     throw new OptionsError(`--profile: expected prod or eval, saw ${String(options.profile)}`);
   }
-  if (!/^[0-9a-f]{7,40}$/.test(options.expectedRevision)) {
+  if (!REVISION_PREFIX.test(options.expectedRevision)) {
     throw new OptionsError(`--expected-revision: expected a hex git sha, saw ${options.expectedRevision}`);
   }
   if (options.apiKey.length === 0) throw new OptionsError("API key is empty");
@@ -139,7 +140,7 @@ export function resolveOptions(options: VerificationOptions, now: Date = new Dat
     apiKey: options.apiKey,
     checks,
     lane,
-    container: options.container ?? `sir_convert_a_lot_${options.profile}`,
+    container: options.container ?? containerNameFor(options.profile),
     dataDir: (options.dataDir ?? dataDirFor(options.profile)).replace(/\/+$/, ""),
     torchVersion: options.torchVersion,
     evidenceDir: path.resolve(options.evidenceDir ?? path.join(".verification", `${lane}-${utcStamp(now)}`)),

@@ -1,7 +1,8 @@
 // The stack's configuration schema: every key the program reads, its default (taken from the
 // service contract) and its rules. One zod schema, parsed once into one typed object.
 import { z } from "zod";
-import { FULL_REVISION, SERVICE_FALLBACK_API_KEY } from "../serviceContract";
+import { containerNameFor, DEFAULT_IMAGE_NAME, FULL_REVISION } from "../projectFacts";
+import { SERVICE_FALLBACK_API_KEY } from "../serviceContract";
 import { isSshUrl, parseSshUrl, sshOptionValues } from "../sshTarget";
 
 const LANE_NAMES = ["prod", "eval"] as const;
@@ -55,7 +56,7 @@ const sourceSchema = z
 
 const imageSchema = z
   .strictObject({
-    name: dockerName.default("sir-convert-a-lot-runtime"),
+    name: dockerName.default(DEFAULT_IMAGE_NAME),
     /** false: run the image already on Hemma for `revision` (rollback without checkout or rebuild). */
     build: z.boolean().default(true),
     /**
@@ -89,7 +90,7 @@ function laneSchema(lane: LaneName, containerPort: number, hostPort: number) {
   return z
     .strictObject({
       enabled: z.boolean().default(true),
-      containerName: dockerName.default(`sir_convert_a_lot_${lane}`),
+      containerName: dockerName.default(containerNameFor(lane)),
       profile: z.enum(LANE_NAMES).default(lane),
       containerPort: port.default(containerPort),
       hostPort: port.default(hostPort),

@@ -3,17 +3,18 @@
 // that starts a process. Each step of a script prints its output between markers with its exit
 // code, so one connection answers many questions and `splitSections` takes them apart again.
 import { shellQuote } from "../../lib/shellQuote";
-import { sshBaseArgs, SshTarget } from "../hemmaSsh";
-import { OpsContext } from "../opsContext";
-import { OpsError } from "../opsError";
-import { runCommand, RunResult, tail, which } from "../runCommand";
+import { sshArgs } from "../../lib/commands/ssh";
+import { SshTarget } from "./ssh";
+import { OpsContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { runCommand, RunResult, tail, which } from "../tool/runCommand";
 
 /** ssh options every non-interactive tool call uses: never prompt (a prompt would hang the tool). */
 export const BATCH_OPTIONS = ["-o", "BatchMode=yes"];
 
 /** `ssh [options] -o BatchMode=yes [-p port] <dest> -- <script>` as argv (no shell involved locally). */
 export function sshScriptArgv(target: SshTarget, script: string, extra: string[] = []): string[] {
-  return [...sshBaseArgs(target, [...BATCH_OPTIONS, ...extra]), script];
+  return sshArgs(target, [...BATCH_OPTIONS, ...extra], [script]);
 }
 
 /** A command line for the remote shell, each word quoted. */

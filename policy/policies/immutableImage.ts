@@ -8,7 +8,10 @@ export const NAME = "immutable-image";
 
 const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
 const IMAGE_DIGEST = /^[^@\s]+@sha256:[0-9a-f]{64}$/;
-const REVISION = /^[0-9a-f]{40}$/;
+/** A full source revision (the project keeps its copy in lib/projectFacts.ts; test/policy/projectFacts.test.ts checks they agree). */
+export const REVISION = /^[0-9a-f]{40}$/;
+/** The runtime image repository unless config names another (lib/projectFacts.ts DEFAULT_IMAGE_NAME). */
+export const DEFAULT_IMAGE_NAME = "sir-convert-a-lot-runtime";
 
 function tagOf(ref: string): string | undefined {
   if (ref.includes("@")) return undefined;
@@ -31,7 +34,7 @@ export const immutableImage: StackValidationPolicy = {
       const tag = tagOf(name);
       if (tag === undefined || !REVISION.test(tag)) {
         const bad = tag === undefined ? `${show(name)} (no tag)` : tag === "latest" ? `${show(name)} (the moving tag latest)` : `${show(name)} (tag is not a 40-hex revision)`;
-        reportViolation(violation(NAME, img, "name", bad, `tag the runtime image with the full source revision, e.g. "${imageRepository(name) || "sir-convert-a-lot-runtime"}:<40-hex sha>"`), img.urn);
+        reportViolation(violation(NAME, img, "name", bad, `tag the runtime image with the full source revision, e.g. "${imageRepository(name) || DEFAULT_IMAGE_NAME}:<40-hex sha>"`), img.urn);
         continue;
       }
       const buildLabels = labelMap(asRecord(img.props.build).labels ?? asRecord(img.props.build).label);

@@ -9,6 +9,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "../../verify/ssh/tunnel";
+import { runToolSource } from "../harness/runCaptured";
 import { committedConfig, NS, PROGRAM_DIR, runStack, type StackRun } from "../harness/stack";
 import { loadHistory, makeSandbox, type Sandbox } from "../ops/helpers";
 import { describeOnBox } from "./lib/box";
@@ -23,18 +24,7 @@ const BOX_STACK_FILE = path.join(PROGRAM_DIR, "Pulumi.box.yaml");
 interface ToolRun { code: number | null; output: string; ms: number }
 
 function runTool(tool: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ToolRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", `${tool}.ts`), ...args], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, output, ms: Date.now() - started });
-    });
-  });
+  return runToolSource(PROGRAM_DIR, tool, args, env, timeoutMs);
 }
 
 function getJson(port: number): Promise<any> {
@@ -110,14 +100,14 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
   }, 120_000);
 
   it("npm run verify re-verifies both deployed lanes from the stack outputs", async () => {
-    const res = await runTool("verifyEntry", ["--checks", "readiness,liveness,metrics,gpu", "--evidence-dir", path.join(sb.dir, "evidence")], env, 240_000);
+    const res = await runTool("verify", ["--checks", "readiness,liveness,metrics,gpu", "--evidence-dir", path.join(sb.dir, "evidence")], env, 240_000);
     expect([res.code, res.output]).toEqual([0, expect.stringMatching(/prod[\s\S]*eval|eval[\s\S]*prod/)]);
     expect(res.output).not.toContain(BOX_API_KEY);
   }, 5 * 60_000);
 
   it("npm run status compares what runs on the box with the stack, in one ssh round trip (issue 13)", async () => {
-    const res = await runTool("status/main", ["--json"], env, 120_000);
-    expect([res.code, res.output]).toEqual([0, expect.any(String)]);
+    const res = await runTool("status", ["--json"], env, 120_000);
+    expect([res.code, res.output]).toEqual([0, res.output]);
     const report = JSON.parse(res.output.slice(res.output.indexOf("{"))) as {
       ok: boolean;
       lanes: Array<{ lane: string; state: string; health: string; runningRevision?: string; ports: string[]; problems: string[] }>;
@@ -135,7 +125,7 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     // a stopped lane is drift: exit 1, naming the lane
     await sock.json("POST", `/containers/${names.find((n) => n.endsWith("_eval"))}/stop`, { query: { t: 2 } });
     try {
-      const drift = await runTool("status/main", [], env, 120_000);
+      const drift = await runTool("status", [], env, 120_000);
       expect(drift.code).toBe(1);
       expect(drift.output).toMatch(/eval[\s\S]*problem:.*(exited|not running)/i);
     } finally {
@@ -144,17 +134,18 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
   }, 4 * 60_000);
 
   it("npm run logs shows the lane's container log over ssh (issue 13)", async () => {
-    const res = await runTool("logs/main", ["--lane", "prod", "--tail", "20"], env, 60_000);
+    const res = await runTool("logs", ["--lane", "prod", "--tail", "20"], env, 60_000);
     expect([res.code, res.output]).toEqual([0, expect.stringContaining("Uvicorn running on http://0.0.0.0:8085")]);
     expect(res.output).not.toContain("8086");
   }, 2 * 60_000);
 
   it("npm run doctor checks the box: ssh, devices, rocm-smi, disk, ports pass; dockerd 20.10 fails for the start interval (issue 13)", async () => {
-    const res = await runTool("doctor/main", ["--json", "--stack", "box"], env, 120_000);
+    const res = await runTool("doctor", ["--json", "--stack", "box"], env, 120_000);
+    expect(res.output).toContain('"items"');
     const { items } = JSON.parse(res.output.slice(res.output.indexOf("{"))) as { items: Array<{ name: string; ok: boolean; detail: string; fix?: string }> };
     const item = (name: string) => items.find((i) => i.name === name) ?? { name, ok: undefined, detail: "(missing)" };
     for (const name of ["ssh reaches Hemma without a prompt, host key known", "docker usable on Hemma", "GPU device nodes", "rocm-smi lists a GPU", "free disk for an image build", "prod host port 28085", "eval host port 28086"]) {
-      expect([name, item(name).ok, item(name).detail]).toEqual([name, true, expect.any(String)]);
+      expect([name, item(name).ok, item(name).detail, res.output]).toEqual([name, true, expect.any(String), res.output]);
     }
     const engine = item("docker engine version");
     expect([engine.ok, engine.detail]).toEqual([false, expect.stringMatching(/1\.41[\s\S]*start interval[\s\S]*1\.44|start interval[\s\S]*1\.44[\s\S]*1\.41/)]);
@@ -163,7 +154,7 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
 
   it("npm run tunnel forwards each lane; /readyz through it shows the deployed revision", async () => {
     const [prodPort, evalPort] = [await freePort(), await freePort()];
-    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child: ChildProcess = spawn(path.join(PROGRAM_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(PROGRAM_DIR, "ops", "cli", "tunnel.ts"), "--prod-port", String(prodPort), "--eval-port", String(evalPort)], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     let output = "";
     child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr!.on("data", (d: Buffer) => (output += d.toString()));

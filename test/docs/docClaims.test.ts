@@ -4,14 +4,14 @@
 // lock)", "(README, Taking over)") cites one that exists.
 import * as fs from "fs";
 import * as path from "path";
-import { DEPLOY_SPEC, PREVIEW_SPEC } from "../../ops/deploy";
-import { INIT_SPEC } from "../../ops/init";
-import { PRUNE_SPEC } from "../../ops/prune";
-import { ROLLBACK_SPEC } from "../../ops/rollback";
-import { BACKUP_SPEC, RESTORE_SPEC } from "../../ops/stateArchive";
-import { ToolSpec, toolCommand } from "../../ops/toolMain";
-import { TUNNEL_SPEC } from "../../ops/tunnel";
-import { VERIFY_STACK_SPEC } from "../../ops/verifyStack";
+import { DEPLOY_SPEC, PREVIEW_SPEC } from "../../ops/cli/deploy";
+import { INIT_SPEC } from "../../ops/cli/init";
+import { PRUNE_SPEC } from "../../ops/cli/prune";
+import { ROLLBACK_SPEC } from "../../ops/cli/rollback";
+import { BACKUP_SPEC, RESTORE_SPEC } from "../../ops/cli/state";
+import { ToolSpec, toolCommand } from "../../ops/tool/shell";
+import { TUNNEL_SPEC } from "../../ops/cli/tunnel";
+import { VERIFY_STACK_SPEC } from "../../ops/cli/verify/stack";
 import { VERIFY_URL_SPEC } from "../../verify/cliArgs";
 
 const ROOT = path.resolve(__dirname, "..", "..");

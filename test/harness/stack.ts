@@ -46,6 +46,18 @@ export function committedConfig(options: StackRunOptions = {}): Record<string, s
   return config;
 }
 
+/**
+ * A top-level key as the program sees it with the committed config: the committed value, or the
+ * schema default when Pulumi.hemma.yaml leaves the key to it (the stack file restates no defaults).
+ */
+export function effectiveConfigValue(key: string): any {
+  const raw = committedConfig()[`${NS}:${key}`];
+  if (raw !== undefined) return JSON.parse(raw);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { configObject } = require("../../lib/config/schema") as typeof import("../../lib/config/schema");
+  return (configObject.shape as Record<string, { parse(v: unknown): unknown }>)[key].parse(undefined);
+}
+
 /** Runs index.ts under mocks in an isolated module registry. */
 export async function runStack(options: StackRunOptions = {}, onRegister?: (r: RecordedResource) => void): Promise<StackRun> {
   const config = committedConfig(options);

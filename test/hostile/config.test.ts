@@ -9,7 +9,8 @@
 import { execFileSync } from "node:child_process";
 import { ConfigError, loadStackConfig, type StackConfig } from "../../lib/config/load";
 import { parseSshUrl, tunnelCommand, unsafeSshOption, sshOptionValues } from "../../lib/sshTarget";
-import { sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemmaSsh";
+import { sshArgs } from "../../lib/commands/ssh";
+import { sshTargetFromDockerHost } from "../../ops/hemma/ssh";
 import { targetArgs } from "../../verify/ssh/target";
 import { measure, newFigures, printFigures, prng } from "./figures";
 
@@ -130,7 +131,7 @@ function assertSafe(cfg: StackConfig): void {
   const values = sshOptionValues(cfg.sshOpts, true);
   // every ssh argv built from the config: `--` right before the destination, nothing after it but a command
   const verifier = targetArgs(target, values);
-  const ops = sshBaseArgs(sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts));
+  const ops = sshArgs(sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts));
   for (const argv of [verifier, ops]) expect(argv.slice(-2)).toEqual(["--", target.destination]);
   if (shellChecks++ < 25) {
     const words = shellWords(tunnelCommand(cfg.dockerHost, 28085, cfg.bindAddress, 28085));

@@ -8,9 +8,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { OpsError } from "../../ops/opsError";
-import { PulumiCli } from "../../ops/pulumiCli";
-import type { RunResult } from "../../ops/runCommand";
+import { OpsError } from "../../ops/tool/error";
+import { PulumiCli } from "../../ops/pulumi/cli";
+import type { RunResult } from "../../ops/tool/runCommand";
 import { EvidenceWriter } from "../../verify/evidence/writer";
 import { encodingsOf, REDACTED, Redactor } from "../../verify/redact";
 import { measure, newFigures, printFigures, prng } from "./figures";

@@ -1,4 +1,4 @@
-// `npm run deploy` after a failed `pulumi up` (ops/autoRollback.ts), with the fake pulumi and ssh
+// `npm run deploy` after a failed `pulumi up` (ops/cli/deploy/autoRollback.ts), with the fake pulumi and ssh
 // of test/ops/bin: the stack's state after the failed update says whether prod was touched and
 // which of its checks passed (pulumi-command v1.2.1 local/commandController.go: a failed Create
 // stores nothing, so a passed check is a command whose triggers hold the container's id), the
@@ -7,18 +7,13 @@
 // --no-rollback keeps the failed state; a failing rollback stops; a canary failure needs none.
 import * as fs from "fs";
 import * as path from "path";
-import { main } from "../../ops/deploy";
-import { prodRollbackTargets } from "../../ops/autoRollback";
+import { main } from "../../ops/cli/deploy";
+import { prodRollbackTargets } from "../../ops/cli/deploy/autoRollback";
 import { runStack } from "../harness/stack";
-import { captureContext, commandsOf, imageId, imageRow, loadHistory, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, imageId, imageRow, loadHistory, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const GROUPS = ["health", "gpu", "smoke"];
 const urn = (chain: string, name: string) => `urn:pulumi:hemma::sir-convert-a-lot::${chain}::${name}`;

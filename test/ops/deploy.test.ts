@@ -2,16 +2,11 @@
 // revision (built only when its image is not on Hemma), pulumi up/preview runs with the policy
 // pack, and the config ends as deployed, or as it was when nothing was deployed.
 import * as fs from "fs";
-import { main } from "../../ops/deploy";
-import { captureContext, commandsOf, imageConfig, imageId, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { main } from "../../ops/cli/deploy";
+import { captureContext, commandsOf, imageConfig, imageId, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 describe("deploy", () => {
   const upOf = () => sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
@@ -156,7 +151,7 @@ describe("missing stacks", () => {
   });
 
   it("npm run init creates it, and refuses one that exists", async () => {
-    const { main: initMain } = await import("../../ops/init");
+    const { main: initMain } = await import("../../ops/cli/init");
     sb = makeSandbox({ config: {}, missingStacks: ["hemma"] });
     const cap = captureContext(sb.env);
     expect(await initMain([], cap.ctx)).toBe(0);

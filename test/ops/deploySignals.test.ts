@@ -7,18 +7,12 @@
 // with pid/username/hostname/timestamp for its whole run); npm `pulumi` 3.265.0 run.js (no signal
 // handler: the launcher dies at once on SIGINT/SIGTERM while the CLI it spawned keeps running).
 import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
 import * as path from "path";
-import { main } from "../../ops/deploy";
-import { captureContext, commandsOf, makeGitRepo, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { main } from "../../ops/cli/deploy";
+import { captureContext, commandsOf, gitRepoPerTest, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const pending = {
   version: 3,
@@ -51,7 +45,7 @@ describe("deploy and a running update", () => {
 
 function startDeploy(detached: boolean): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>; output: () => string } {
   let output = "";
-  const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/deploy.ts", "--yes"], {
+  const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/deploy.ts", "--yes"], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...sb.env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -3,10 +3,10 @@
 // mode (fake docker version/ps, find/stat of device nodes, rocm-smi, df, ss).
 import * as fs from "fs";
 import * as path from "path";
-import { apiAtLeast, gpuGroupsFix } from "../../ops/doctor/hostChecks";
-import { deviceWords, doctorScript } from "../../ops/doctor/hostProbe";
-import { doctorSshArgv } from "../../ops/doctor/sshReach";
-import { main } from "../../ops/doctor/main";
+import { apiAtLeast, gpuGroupsFix } from "../../ops/plan/doctorChecks";
+import { deviceWords, doctorScript } from "../../ops/hemma/doctorProbe";
+import { doctorSshArgv } from "../../ops/hemma/sshReach";
+import { main } from "../../ops/cli/doctor";
 import { captureContext, makeGitRepo, SHA, sourceConfig, stackConfig } from "./helpers";
 import { healthyContainer, makeSurfaceSandbox, NS, SurfaceSandbox } from "./surfaceSandbox";
 
@@ -15,7 +15,7 @@ describe("doctor command lines (pure)", () => {
     expect(deviceWords(["/dev/kfd", "/dev/dri"]).join(" ")).toBe("find /dev/kfd /dev/dri -maxdepth 1 -type c -exec stat -c %n %g %G {} +");
     expect(doctorScript(["/dev/kfd"])).toContain(`find /dev/kfd -maxdepth 1 -type c -exec stat -c '%n %g %G' '{}' + 2>&1`);
     expect(doctorScript(["/dev/kfd"])).toContain(`docker ps --format '{{.Names}}\t{{.Ports}}' 2>&1`);
-    expect(doctorSshArgv({ destination: "hemma", options: [], url: "ssh://hemma" }, "S")).toEqual(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "--", "hemma", "S"]);
+    expect(doctorSshArgv({ destination: "hemma", options: [], display: "ssh://hemma" }, "S")).toEqual(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "--", "hemma", "S"]);
   });
 
   it("compares API versions numerically and prints the exact gpu config to set", () => {

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { OpsContext } from "../../ops/opsContext";
+import { OpsContext } from "../../ops/tool/context";
 
 export const BIN_DIR = path.join(__dirname, "bin");
 export const FIXTURES = path.join(__dirname, "fixtures");
@@ -103,7 +103,7 @@ export function makeSandbox(pulumi: Record<string, unknown>, hemma: Record<strin
     FAKE_PULUMI_LOG: files.pulumiLog,
     FAKE_HEMMA_STATE: files.hemma,
     FAKE_SSH_LOG: files.sshLog,
-    // "Hemma"'s operator lock (ops/hemmaLock.ts), kept inside the sandbox.
+    // "Hemma"'s operator lock (ops/hemma/lock.ts), kept inside the sandbox.
     SIR_CONVERT_A_LOT_HEMMA_LOCK_DIR: path.join(dir, "hemma-var-tmp", "ops.lock"),
   };
   return {
@@ -163,6 +163,21 @@ export function makeGitRepo(): { dir: string; head: string } {
   git("add", "README");
   git("-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "c");
   return { dir, head: git("rev-parse", "HEAD") };
+}
+
+/**
+ * A fresh service checkout (makeGitRepo) for each test of the calling file, removed after it; the
+ * returned object always holds the current test's checkout. `cleanup` runs first after each test
+ * (the file's sandbox).
+ */
+export function gitRepoPerTest(cleanup: () => void = () => undefined): { dir: string; head: string } {
+  const repo = { dir: "", head: "" };
+  beforeEach(() => Object.assign(repo, makeGitRepo()));
+  afterEach(() => {
+    cleanup();
+    fs.rmSync(repo.dir, { recursive: true, force: true });
+  });
+  return repo;
 }
 
 export function sourceConfig(source: Record<string, unknown>): Record<string, unknown> {

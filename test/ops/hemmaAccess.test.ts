@@ -3,16 +3,17 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { dockerExecFor, inspectImage } from "../../ops/hemmaDocker";
-import { remoteCommand, shellQuote, sshBaseArgs, sshTargetFromDockerHost } from "../../ops/hemmaSsh";
-import { parseOpsConfig } from "../../ops/stackConfig";
+import { dockerExecFor, inspectImage } from "../../ops/hemma/docker";
+import { sshArgs } from "../../lib/commands/ssh";
+import { remoteCommand, shellQuote, sshTargetFromDockerHost } from "../../ops/hemma/ssh";
+import { parseOpsConfig } from "../../ops/pulumi/stackConfig";
 import { NS, SHA, stackConfig } from "./helpers";
 
 describe("ssh target", () => {
   it("parses user, host and port from dockerHost and keeps sshOpts first", () => {
     const t = sshTargetFromDockerHost("ssh://ops@hemma.lan:2222", ["-o", "ConnectTimeout=15"]);
-    expect(sshBaseArgs(t, ["-o", "BatchMode=yes"])).toEqual(["-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "ops@hemma.lan"]);
-    expect(sshBaseArgs(sshTargetFromDockerHost("ssh://hemma", []))).toEqual(["--", "hemma"]);
+    expect(sshArgs(t, ["-o", "BatchMode=yes"])).toEqual(["-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "ops@hemma.lan"]);
+    expect(sshArgs(sshTargetFromDockerHost("ssh://hemma", []))).toEqual(["--", "hemma"]);
   });
 
   it("refuses a non-ssh dockerHost", () => {

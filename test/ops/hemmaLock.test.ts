@@ -1,4 +1,4 @@
-// Hemma's operator lock (ops/hemmaLock.ts) with real concurrent processes: the tools exclude each
+// Hemma's operator lock (ops/hemma/lock.ts) with real concurrent processes: the tools exclude each
 // other, a waiter names the holder, the lock is released on exit and on SIGTERM, and it is taken
 // over only when provably stale (same host + dead pid, or an expired lease). "Hemma" is the fake
 // ssh running the lock script here (test/ops/bin/ssh), and a real sshd on 127.0.0.1 for the race.
@@ -9,10 +9,10 @@ import * as path from "path";
 import { makeSandbox, REPO_ROOT, Sandbox, SHA, stackConfig, loadHistory } from "./helpers";
 import { startSshdWithFakeTools } from "../verify/sshd";
 import { captureContext, commandsOf } from "./helpers";
-import { main as deployMain } from "../../ops/deploy";
-import { main as rollbackMain } from "../../ops/rollback";
-import { main as pruneMain } from "../../ops/prune";
-import { main as initMain } from "../../ops/init";
+import { main as deployMain } from "../../ops/cli/deploy";
+import { main as rollbackMain } from "../../ops/cli/rollback";
+import { main as pruneMain } from "../../ops/cli/prune";
+import { main as initMain } from "../../ops/cli/init";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
 // Left out only on purpose (as the other real-sshd suites): without sshd and without the opt-out it runs and fails.
@@ -63,7 +63,7 @@ describe("Hemma's operator lock (real processes)", () => {
     const a = holder({ HOLDER_TOOL: "deploy" });
     await waitFor(() => a.output().includes("HOLDING"), 30_000);
     expect(owner()).toMatchObject({ pid: a.child.pid, tool: "deploy", user: os.userInfo().username, host: os.hostname() });
-    const b = run("ops/prune.ts", ["--dry-run", "--lock-wait", "1"], sb.env);
+    const b = run("ops/cli/prune.ts", ["--dry-run", "--lock-wait", "1"], sb.env);
     expect(await b.exited).toBe(1);
     expect(b.output()).toContain(`waiting for Hemma's operator lock, held by ${os.userInfo().username}@${os.hostname()} (pid ${a.child.pid}, npm run deploy) since`);
     expect(b.output()).toMatch(/error: Hemma's operator lock is held by .*pid \d+, npm run deploy/);
@@ -76,7 +76,7 @@ describe("Hemma's operator lock (real processes)", () => {
     sb = pruneSandbox();
     const a = holder();
     await waitFor(() => a.output().includes("HOLDING"), 30_000);
-    const b = run("ops/prune.ts", ["--dry-run", "--lock-wait", "60"], sb.env);
+    const b = run("ops/cli/prune.ts", ["--dry-run", "--lock-wait", "60"], sb.env);
     await waitFor(() => b.output().includes("waiting for Hemma's operator lock"), 30_000);
     expect(b.output()).not.toContain("Dry run:");
     a.child.kill("SIGTERM");

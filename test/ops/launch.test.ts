@@ -71,7 +71,7 @@ describe("launch.js", () => {
     dir = project();
     const res = run("../etc/passwd");
     expect(res.status).toBe(1);
-    expect(res.stderr).toMatch(/^error: launch.js needs an entry point such as ops\/status\/main/);
+    expect(res.stderr).toMatch(/^error: launch.js needs an entry point such as ops\/cli\/status/);
   });
 });
 

@@ -2,8 +2,8 @@
 // test/bin's fake docker replaying the container's log on stderr as the service logs there).
 import * as fs from "fs";
 import * as path from "path";
-import { logsScript, logsWords } from "../../ops/logs/logsCommand";
-import { main } from "../../ops/logs/main";
+import { logsScript, logsWords } from "../../ops/hemma/logsCommand";
+import { main } from "../../ops/cli/logs";
 import { captureContext } from "./helpers";
 import { healthyContainer, makeSurfaceSandbox, SurfaceSandbox } from "./surfaceSandbox";
 

@@ -1,10 +1,10 @@
 // Image retention: the keep set comes from stack history (last N distinct good revisions plus the
 // current one); `npm run prune` removes the rest on Hemma (fake ssh), never one a container uses.
 import * as fs from "fs";
-import { historyPageSchema } from "../../ops/historySchema";
-import { toRecords } from "../../ops/historyRecords";
-import { main } from "../../ops/prune";
-import { planPrune, revisionsToKeep } from "../../ops/prunePlan";
+import { historyPageSchema } from "../../ops/pulumi/historySchema";
+import { toRecords } from "../../ops/plan/historyRecords";
+import { main } from "../../ops/cli/prune";
+import { planPrune, revisionsToKeep } from "../../ops/plan/prune";
 import { captureContext, imageConfig, imageId, imageRow, loadHistory, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
 
 const records = toRecords(historyPageSchema.parse(loadHistory()), NS);

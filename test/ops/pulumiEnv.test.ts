@@ -13,11 +13,11 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { main as deployMain } from "../../ops/deploy";
-import { main as pulumiMain } from "../../ops/pulumi";
-import { cachedPulumiBinary, pinnedPulumiVersion, resolvePinnedPulumi } from "../../ops/pulumiBinary";
-import { absoluteBackendUrl, projectBackendUrl, pulumiEnvironment } from "../../ops/pulumiEnv";
-import { main as pruneMain } from "../../ops/prune";
+import { main as deployMain } from "../../ops/cli/deploy";
+import { main as pulumiMain } from "../../ops/cli/pulumi";
+import { cachedPulumiBinary, pinnedPulumiVersion, resolvePinnedPulumi } from "../../ops/pulumi/binary";
+import { absoluteBackendUrl, projectBackendUrl, pulumiEnvironment } from "../../ops/pulumi/env";
+import { main as pruneMain } from "../../ops/cli/prune";
 import { captureContext, commandsOf, loadHistory, makeGitRepo, makeSandbox, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;

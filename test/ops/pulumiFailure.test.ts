@@ -1,19 +1,13 @@
-// Each kind of pulumi failure gets its own `what to do` (ops/pulumiFailure.ts), seen through a real
+// Each kind of pulumi failure gets its own `what to do` (ops/pulumi/failure.ts), seen through a real
 // tool run with the fake pulumi failing the way the real CLI does; a deploy that changed nothing
 // (declined prompt) never suggests a rollback; "verification passed" only when verification ran.
-import * as fs from "fs";
-import { main as deployMain } from "../../ops/deploy";
-import { main as verifyMain } from "../../ops/verifyStack";
-import { classifyPulumiFailure } from "../../ops/pulumiFailure";
-import { captureContext, makeGitRepo, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { main as deployMain } from "../../ops/cli/deploy";
+import { main as verifyMain } from "../../ops/cli/verify/stack";
+import { classifyPulumiFailure } from "../../ops/pulumi/failure";
+import { captureContext, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
-let repo: { dir: string; head: string };
-beforeEach(() => (repo = makeGitRepo()));
-afterEach(() => {
-  sb?.cleanup();
-  fs.rmSync(repo.dir, { recursive: true, force: true });
-});
+const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const CASES: [string, string, number, RegExp][] = [
   ["locked", "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.", 255, /another pulumi update holds stack hemma.*npm run pulumi -- cancel --stack hemma/],

@@ -3,7 +3,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { main } from "../../ops/rollback";
+import { main } from "../../ops/cli/rollback";
 import { captureContext, commandsOf, imageId, imageRow, loadHistory, makeGitRepo, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 const hemmaWithC = { images: [imageRow(SHA.C, imageId(3)), imageRow(SHA.D, imageId(4))], containers: [] };
@@ -259,7 +259,7 @@ describe("rollback", () => {
 
   it("runs as a script with ts-node, finding the fake pulumi first on PATH", () => {
     const s = setup();
-    const res = spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/rollback.ts", "--yes"], {
+    const res = spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/rollback.ts", "--yes"], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...s.env },
       encoding: "utf8",

@@ -1,8 +1,8 @@
 // The rollback planner on a realistic `pulumi stack history --json` document: failed updates,
 // previews and refreshes mixed in, blinded and elided secrets, other namespaces' keys, version 0.
-import { historyPageSchema } from "../../ops/historySchema";
-import { recentGoodRevisions, toRecords } from "../../ops/historyRecords";
-import { planRollback, RollbackRefused } from "../../ops/rollbackPlan";
+import { historyPageSchema } from "../../ops/pulumi/historySchema";
+import { recentGoodRevisions, toRecords } from "../../ops/plan/historyRecords";
+import { planRollback, RollbackRefused } from "../../ops/plan/rollback";
 import { loadHistory, NS, SHA } from "./helpers";
 
 const entries = historyPageSchema.parse(loadHistory());

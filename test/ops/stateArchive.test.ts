@@ -1,4 +1,4 @@
-// `npm run state:backup` / `state:restore` (ops/stateArchive.ts): the file backend's folder goes to
+// `npm run state:backup` / `state:restore` (ops/cli/state.ts): the file backend's folder goes to
 // an archive outside the checkout without the passphrase, comes back after `git clean` took it,
 // state already present is moved aside (never deleted), foreign archives are refused, and both
 // refuse while a pulumi update holds the stack.
@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import { backupMain, restoreMain } from "../../ops/stateArchive";
+import { backupMain, restoreMain } from "../../ops/cli/state";
 import { captureContext, makeSandbox, REPO_ROOT, Sandbox, SHA, stackConfig } from "./helpers";
 
 let sb: Sandbox;

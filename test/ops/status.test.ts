@@ -4,16 +4,16 @@
 import * as fs from "fs";
 import * as path from "path";
 import { CHECK_GROUPS, evidenceRunsDir } from "../../components/laneVerification";
-import { statusScript, parseGpuSection } from "../../ops/status/statusProbe";
+import { statusScript, parseGpuSection } from "../../ops/hemma/statusProbe";
 import { sectionStep, splitSections, sshScriptArgv } from "../../ops/hemma/remoteShell";
-import { main } from "../../ops/status/main";
-import { VERIFICATION_GROUPS } from "../../ops/status/verdicts";
+import { main } from "../../ops/cli/status";
+import { VERIFICATION_GROUPS } from "../../ops/cli/status/verdicts";
 import { captureContext } from "./helpers";
 import { healthyContainer, imageId, makeSurfaceSandbox, RUNTIME, SHA, STACK_IMAGE, SurfaceSandbox } from "./surfaceSandbox";
 
 describe("status command lines (pure)", () => {
   it("builds the ssh argv: batch mode, port, destination, then the script as one word", () => {
-    expect(sshScriptArgv({ destination: "op@hemma", port: "2222", options: ["-o", "ConnectTimeout=15"], url: "ssh://op@hemma:2222" }, "true")).toEqual([
+    expect(sshScriptArgv({ destination: "op@hemma", port: 2222, options: ["-o", "ConnectTimeout=15"], display: "ssh://op@hemma:2222" }, "true")).toEqual([
       "-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "op@hemma", "true",
     ]);
   });

@@ -2,8 +2,8 @@
 // local HTTP servers answering /healthz with their service_profile.
 import * as http from "http";
 import * as net from "net";
-import { openTunnels, parseTunnelArgs, TunnelSession } from "../../ops/tunnel";
-import { getHealthz } from "../../ops/tunnelProbe";
+import { openTunnels, parseTunnelArgs, TunnelSession } from "../../ops/cli/tunnel";
+import { getHealthz } from "../../ops/cli/tunnel/portProbe";
 import { captureContext, makeSandbox, Sandbox, SHA, stackConfig } from "./helpers";
 
 const servers: net.Server[] = [];

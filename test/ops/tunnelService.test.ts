@@ -5,10 +5,10 @@ import * as fs from "fs";
 import * as http from "http";
 import * as path from "path";
 import { AddressInfo } from "net";
-import { main as tunnelMain } from "../../ops/tunnel";
-import { launchdPlist, plistPath, ServiceSpec, systemdUnit, systemdWord, unitPath } from "../../ops/tunnelService/serviceFiles";
-import { managerCommands, parseLaunchctlPrint, parseSystemdShow } from "../../ops/tunnelService/serviceManager";
-import { serviceMain } from "../../ops/tunnelService/main";
+import { main as tunnelMain } from "../../ops/cli/tunnel";
+import { launchdPlist, plistPath, ServiceSpec, systemdUnit, systemdWord, unitPath } from "../../ops/plan/tunnelServiceFiles";
+import { managerCommands, parseLaunchctlPrint, parseSystemdShow } from "../../ops/plan/tunnelServiceManager";
+import { serviceMain } from "../../ops/cli/tunnel/service";
 import { captureContext, makeSandbox, Sandbox, SHA, stackConfig, BIN_DIR } from "./helpers";
 
 const spec: ServiceSpec = {

@@ -9,7 +9,7 @@ let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
 function runEntry(args: string[], env: NodeJS.ProcessEnv) {
-  return spawnSync(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "ops", "verifyEntry.ts"), ...args], {
+  return spawnSync(path.join(ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(ROOT, "ops", "cli", "verify.ts"), ...args], {
     cwd: ROOT,
     env,
     encoding: "utf8",

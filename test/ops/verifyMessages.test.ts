@@ -3,7 +3,7 @@
 // outputs, no rollback advice from an on-demand run, config verification.timeoutSeconds and
 // evidenceRoot honoured, and the one-URL mode's warning when the gpu check would run here.
 import * as path from "path";
-import { main } from "../../ops/verifyStack";
+import { main } from "../../ops/cli/verify/stack";
 import { gpuChecksRunHere } from "../../verify/cliArgs";
 import { BIN_DIR, captureContext, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
 

@@ -2,7 +2,7 @@
 // concurrently with the API key only in the environment, and aggregates the results.
 import * as fs from "fs";
 import * as path from "path";
-import { main } from "../../ops/verifyStack";
+import { main } from "../../ops/cli/verify/stack";
 import { BIN_DIR, captureContext, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
 
 const API_KEY = "s3cr3t-api-key-0123456789abcdef";

@@ -20,7 +20,7 @@
 //   it will create or replace (the bridge's and pulumi-command's Create with preview=true run
 //   nothing and compute nothing, local/commandController.go), and the old outputs for a same step.
 import * as path from "path";
-import { committedConfig, NS, PROGRAM_DIR, runStack, StackRun, StackRunOptions } from "../harness/stack";
+import { committedConfig, effectiveConfigValue, PROGRAM_DIR, runStack, StackRun, StackRunOptions } from "../harness/stack";
 import type { RecordedResource } from "../../gate/mockRun";
 import { commandPlan, containerPlan } from "./providerModel";
 
@@ -180,7 +180,7 @@ describe("canary gate: prod's container waits on eval's verification", () => {
   test("a prod-only change needs no canary: prod is replaced, eval's checks stay same steps", async () => {
     const last = await runCase(at(OLD), undefined, false);
     const prodOnly = at(OLD);
-    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    const lanes = effectiveConfigValue("lanes");
     prodOnly.set!.lanes = { ...lanes, prod: { ...lanes.prod, hostPort: 28095 } };
     const now = (await runCase(prodOnly, last.stored, true)).run;
     expect(planOf(last.run, now, CONTAINER, "prod")).toBe("replace");
@@ -203,7 +203,7 @@ describe("canary gate: prod's container waits on eval's verification", () => {
 
 describe("canary gate with eval disabled: a short-lived canary stands in", () => {
   const evalOff = (): Record<string, unknown> => {
-    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    const lanes = effectiveConfigValue("lanes");
     return { lanes: { ...lanes, eval: { ...lanes.eval, enabled: false } } };
   };
   const cases: PreviewCase[] = ["first deploy", "new revision", "unchanged stack"];
@@ -257,7 +257,7 @@ describe("the policy pack accepts the gate", () => {
   test("a stack with eval disabled (prod plus the canary) passes the pack with no violation", async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { openPack } = require("../policy/packHarness") as typeof import("../policy/packHarness");
-    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    const lanes = effectiveConfigValue("lanes");
     // Known values (as the committed-stack pack test uses): this judges the registrations, not unknowns.
     const run = await runStack({ preview: true, set: { lanes: { ...lanes, eval: { ...lanes.eval, enabled: false } } } });
     expect(run.ofType(COMMAND).map((c) => c.name)).toContain("canary-verify");
@@ -274,7 +274,7 @@ describe("the policy pack accepts the gate", () => {
 
 describe("config the canary could hurt", () => {
   test("a lane container named like the canary fails before any resource is registered", async () => {
-    const lanes = JSON.parse(committedConfig()[`${NS}:lanes`]);
+    const lanes = effectiveConfigValue("lanes");
     const registered: string[] = [];
     await expect(
       runStack({ set: { lanes: { ...lanes, eval: { ...lanes.eval, containerName: "sir_convert_a_lot_canary" } } } }, (r) => r.type !== "pulumi:pulumi:Stack" && registered.push(r.name)),

@@ -3,7 +3,7 @@
 // tool prints it (run with the fake pulumi and ssh of test/ops/bin).
 import * as fs from "fs";
 import { deployOrder, OrderFacts } from "../../components/canaryOrder";
-import { main } from "../../ops/deploy";
+import { main } from "../../ops/cli/deploy";
 import { captureContext, imageConfig, makeGitRepo, makeSandbox, NS, SHA, sourceConfig, stackConfig } from "../ops/helpers";
 
 const lanes = (evalEnabled = true): OrderFacts["lanes"] => ({

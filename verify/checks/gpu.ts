@@ -1,6 +1,7 @@
 // gpu: rocm-smi on the host lists a GPU; in the lane's container /dev/kfd exists, /dev/dri is a
 // directory, SIR_CONVERT_A_LOT_GPU_AVAILABLE is a value the service reads as "GPU available" for the
 // profile, and the torch probe reports a ROCm build (pinned version) with the GPU available.
+import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { type CommandResult, describeCommandFailure } from "../host/runner";
 import { listedGpus } from "../host/rocmSmi";
 import { ContractError, parseJsonWith, torchProbeSchema } from "../schemas";
@@ -79,7 +80,7 @@ export const gpuCheck: Check = async (ctx, rec) => {
 
   const hostSteps = (async () => {
     await hostRec.step("rocm-smi", async () => {
-      const res = await run(ctx, ["rocm-smi", "--showproductname", "--showuse", "--showmemuse"], "rocm_smi");
+      const res = await run(ctx, rocmSmi.gpuFacts(), "rocm_smi");
       if (res.exitCode !== 0) {
         hostRec.fail(fact("rocm-smi", `rocm-smi to run on ${ctx.host.where}`, describeCommandFailure(res)));
         return;

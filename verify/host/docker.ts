@@ -1,5 +1,6 @@
 // Docker facts the verifier reads on the host: a container's state (`docker inspect`), the last lines
 // of its log, the host PIDs of its processes (`docker top`) and which running container owns a PID.
+import * as commands from "../../lib/commands/docker";
 import { type CommandResult, type HostRunner, describeCommandFailure } from "./runner";
 
 export interface ContainerState {
@@ -19,7 +20,7 @@ function cap(timeoutMs: number): number {
 
 /** `docker inspect --format '{{json .State}}'`, or the command failure as text. */
 export async function containerState(host: HostRunner, docker: readonly string[], container: string, timeoutMs: number): Promise<ContainerState | string> {
-  const res = await host.run([...docker, "inspect", "--format", "{{json .State}}", container], cap(timeoutMs));
+  const res = await host.run([...docker, ...commands.containerStateInspect(container)], cap(timeoutMs));
   if (res.exitCode !== 0) return describeCommandFailure(res);
   try {
     const s = JSON.parse(res.stdout.trim()) as Partial<ContainerState> & { RestartCount?: number };
@@ -38,7 +39,7 @@ export async function containerState(host: HostRunner, docker: readonly string[]
 
 /** The last `lines` lines of the container's log (stdout and stderr). */
 export async function containerLogTail(host: HostRunner, docker: readonly string[], container: string, lines: number, timeoutMs: number): Promise<string[]> {
-  const res = await host.run([...docker, "logs", "--tail", String(lines), container], cap(timeoutMs));
+  const res = await host.run([...docker, ...commands.logs(container, { follow: false, tail: lines })], cap(timeoutMs));
   const text = `${res.stdout}${res.stderr}`.split("\n").filter((l) => l.trim() !== "");
   return res.exitCode === 0 ? text.slice(-lines) : [describeCommandFailure(res)];
 }
@@ -53,7 +54,7 @@ export function pidsFromTop(output: string): number[] {
 
 /** The host PIDs of a container's processes, or the command failure. */
 export async function containerPids(host: HostRunner, docker: readonly string[], container: string, timeoutMs: number): Promise<Set<number> | CommandResult> {
-  const res = await host.run([...docker, "top", container], cap(timeoutMs));
+  const res = await host.run([...docker, ...commands.top(container)], cap(timeoutMs));
   return res.exitCode === 0 ? new Set(pidsFromTop(res.stdout)) : res;
 }
 
@@ -61,7 +62,7 @@ export async function containerPids(host: HostRunner, docker: readonly string[],
 export async function ownersOf(host: HostRunner, docker: readonly string[], pids: readonly number[], timeoutMs: number): Promise<Map<number, string>> {
   const owners = new Map<number, string>();
   if (pids.length === 0) return owners;
-  const ps = await host.run([...docker, "ps", "--format", "{{.Names}}"], cap(timeoutMs));
+  const ps = await host.run([...docker, ...commands.runningNames()], cap(timeoutMs));
   if (ps.exitCode !== 0) return owners;
   for (const name of ps.stdout.split("\n").map((n) => n.trim()).filter(Boolean)) {
     const found = await containerPids(host, docker, name, timeoutMs);

@@ -1,6 +1,8 @@
 // Runs host commands (rocm-smi, docker) locally, or on the SSH target with `ssh <target> -- <cmd>`, each in
 // its own process group that dies with the verifier (ssh/cleanup.ts), with an environment without the API key.
-import { spawn } from "node:child_process";
+// The spawn-and-capture core is lib/spawnCapture.ts.
+import type { ChildProcess } from "node:child_process";
+import { spawnCapture } from "../../lib/spawnCapture";
 import { killGroup, trackChild, untrackChild } from "../ssh/cleanup";
 import { type SshTarget, shellQuote, targetArgs } from "../ssh/target";
 
@@ -25,37 +27,28 @@ export function displayCommand(argv: readonly string[]): string {
   return argv.map((a) => (a.length > 200 || a.includes("\n") ? `'<${a.split("\n").length}-line script>'` : shellQuote(a))).join(" ");
 }
 
-function spawnCapture(cmd: string, args: readonly string[], display: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
-  const started = Date.now();
-  return new Promise((resolve) => {
+async function runCaptured(cmd: string, args: readonly string[], display: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CommandResult> {
+  let started: ChildProcess | undefined;
+  const res = await spawnCapture(cmd, args, {
+    env,
     // Own process group, tracked: killed with its children at the timeout and when the verifier ends.
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    trackChild(child);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let error: string | undefined;
-    const timer = setTimeout(() => {
-      error = `timed out after ${(timeoutMs / 1000).toFixed(1)}s`;
-      killGroup(child, "SIGKILL");
-    }, Math.max(1, timeoutMs));
-    child.stdout.on("data", (d: Buffer) => out.push(d));
-    child.stderr.on("data", (d: Buffer) => err.push(d));
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      error = e.code === "ENOENT" ? `command not found: ${cmd}` : e.message;
-    });
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      untrackChild(child);
-      resolve({
-        display,
-        exitCode: code,
-        stdout: Buffer.concat(out).toString("utf8"),
-        stderr: Buffer.concat(err).toString("utf8"),
-        durationMs: Date.now() - started,
-        ...(error !== undefined ? { error } : {}),
-      });
-    });
+    detached: true,
+    timeoutMs: Math.max(1, timeoutMs),
+    onSpawn: (child) => {
+      started = child;
+      trackChild(child);
+    },
+    onTimeout: (child) => killGroup(child, "SIGKILL"),
   });
+  if (started) untrackChild(started);
+  const error = res.spawnError
+    ? res.spawnError.code === "ENOENT"
+      ? `command not found: ${cmd}`
+      : res.spawnError.message
+    : res.timedOut
+      ? `timed out after ${(timeoutMs / 1000).toFixed(1)}s`
+      : undefined;
+  return { display, exitCode: res.code, stdout: res.stdout, stderr: res.stderr, durationMs: res.durationMs, ...(error !== undefined ? { error } : {}) };
 }
 
 export class LocalRunner implements HostRunner {
@@ -64,7 +57,7 @@ export class LocalRunner implements HostRunner {
   run(argv: readonly string[], timeoutMs: number): Promise<CommandResult> {
     const [cmd, ...args] = argv;
     if (cmd === undefined) throw new Error("empty command");
-    return spawnCapture(cmd, args, displayCommand(argv), this.env, timeoutMs);
+    return runCaptured(cmd, args, displayCommand(argv), this.env, timeoutMs);
   }
 }
 
@@ -84,7 +77,7 @@ export class SshRunner implements HostRunner {
     const control = this.controlPath ? ["-o", "ControlMaster=no", "-o", `ControlPath=${this.controlPath}`] : [];
     // targetArgs ends with `-- <destination>`: ssh parses no options after it, so the command follows directly.
     const args = ["-o", "BatchMode=yes", ...control, ...targetArgs(this.target, this.sshOptions), remote];
-    return spawnCapture("ssh", args, `ssh ${this.target.display} -- ${displayCommand(argv)}`, this.env, timeoutMs);
+    return runCaptured("ssh", args, `ssh ${this.target.display} -- ${displayCommand(argv)}`, this.env, timeoutMs);
   }
 }
 

@@ -9,6 +9,7 @@
 //     (or docker top fails), a sample counts when it is above the baseline of an idle GPU (mode
 //     "baseline"), and the evidence says so.
 // Every sample and its attribution go into the evidence (host/<label>_gpu_use.json).
+import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { sleep } from "../deadline";
 import { containerPids, ownersOf } from "../host/docker";
 import { type HostRunner, describeCommandFailure } from "../host/runner";
@@ -105,7 +106,7 @@ export class GpuAttribution {
   /** One `rocm-smi --showuse --showpids` reading, attributed. */
   private async sample(baseline: number | undefined): Promise<GpuSample> {
     const atMs = Date.now() - this.started;
-    const res = await this.ctx.host.run(["rocm-smi", "--showuse", "--showpids"], this.timeout());
+    const res = await this.ctx.host.run(rocmSmi.useAndPids(), this.timeout());
     if (res.exitCode !== 0) {
       this.errors.push(describeCommandFailure(res));
       return { atMs, use: null, processes: [], ours: [], foreign: [], counted: false, why: "rocm-smi failed" };

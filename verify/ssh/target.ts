@@ -1,6 +1,7 @@
 // The verifier's SSH target: `--via ssh://[user@]host[:port]` and `--ssh-opt Key=Value` options,
 // built on the project's shared SSH helpers (lib/sshTarget.ts).
-import { parseSshUrl, type SshTarget, sshTargetArgs } from "../../lib/sshTarget";
+import { sshArgs, sshOptionArgs as optionArgs, type SshTarget } from "../../lib/commands/ssh";
+import { parseSshUrl } from "../../lib/sshTarget";
 
 export type { SshTarget };
 export { shellQuote } from "../../lib/shellQuote";
@@ -20,7 +21,7 @@ export function sshOptionArgs(options: readonly string[]): string[] {
       throw new Error(`--ssh-opt: expected Key=Value (an ssh -o option), saw ${option}`);
     }
   }
-  return options.flatMap((o) => ["-o", o]);
+  return optionArgs(options);
 }
 
 /** Splits the whitespace-separated `Key=Value` list of the SSH options env var. */
@@ -30,6 +31,5 @@ export function sshOptionsFromEnv(value: string | undefined): string[] {
 
 /** Arguments that select the target: options, port, `--`, destination (a command may follow directly). */
 export function targetArgs(target: SshTarget, options: readonly string[]): string[] {
-  sshOptionArgs(options);
-  return sshTargetArgs(target, options);
+  return sshArgs(target, sshOptionArgs(options));
 }

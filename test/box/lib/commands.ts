@@ -2,7 +2,7 @@
 // (provider/pkg/provider/local/commandController.go, util: `/bin/sh -c <create>` in the program
 // directory with the provider's environment plus `environment`): per lane `health` first, then
 // `gpu` and `smoke` side by side (both depend only on health), lanes in parallel.
-import { spawn } from "node:child_process";
+import { runCaptured } from "../../harness/runCaptured";
 import type { RecordedResource } from "../../../gate/mockRun";
 import { PROGRAM_DIR, type StackRun } from "../../harness/stack";
 
@@ -33,19 +33,9 @@ export function verificationCommands(run: StackRun): LaneCommand[] {
 }
 
 /** Runs one command's `create` as the provider does; bounded by `timeoutMs` (then SIGKILL). */
-export function runCreate(cmd: LaneCommand, timeoutMs: number, environment: Record<string, string> = cmd.environment): Promise<CommandRun> {
-  const started = Date.now();
-  return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", cmd.create], { cwd: PROGRAM_DIR, env: { ...process.env, ...environment }, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ name: cmd.name, exitCode: code, output, ms: Date.now() - started });
-    });
-  });
+export async function runCreate(cmd: LaneCommand, timeoutMs: number, environment: Record<string, string> = cmd.environment): Promise<CommandRun> {
+  const run = await runCaptured("/bin/sh", ["-c", cmd.create], { cwd: PROGRAM_DIR, env: { ...process.env, ...environment }, timeoutMs });
+  return { name: cmd.name, exitCode: run.code, output: run.output, ms: run.ms };
 }
 
 /** The given lanes' commands in the engine's order (a missing group is skipped); all runs, and the wall time. */

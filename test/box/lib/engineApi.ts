@@ -5,7 +5,8 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { Duplex, Readable } from "node:stream";
-import { parseSshUrl, sshTargetArgs } from "../../../lib/sshTarget";
+import { sshArgs, sshOptionArgs } from "../../../lib/commands/ssh";
+import { parseSshUrl } from "../../../lib/sshTarget";
 
 export type EngineTransport = { kind: "ssh"; dockerHost: string; sshOptions: string[] } | { kind: "socket"; socketPath: string };
 
@@ -80,7 +81,7 @@ export class EngineApi {
     const target = parseSshUrl(this.transport.dockerHost);
     const args = [
       "-o", "BatchMode=yes",
-      ...sshTargetArgs(target, this.transport.sshOptions),
+      ...sshArgs(target, sshOptionArgs(this.transport.sshOptions)),
       "docker", "system", "dial-stdio",
     ];
     const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { imageLabels, torchBuildArgs, type TorchPins } from "../../../components/runtimeImage";
 import { readStackFile } from "../../../gate/mockRun";
+import { configObject } from "../../../lib/config/schema";
 import type { Box } from "./box";
 import { EngineApi } from "./engineApi";
 import { buildImage, imageIdOf, runtimeContext } from "./imageBuild";
@@ -23,11 +24,14 @@ export interface BoxImage {
   buildMs: number;
 }
 
+/** The image name and torch pins the committed stack runs with: Pulumi.hemma.yaml's value, else the schema default. */
 export function committedImageConfig(): { name: string; torch: TorchPins } {
   const config = readStackFile(PROGRAM_DIR, "hemma");
-  const image = JSON.parse(config[`${NS}:image`] ?? "{}") as { name: string };
-  const torch = JSON.parse(config[`${NS}:torch`] ?? "{}") as TorchPins;
-  return { name: image.name, torch };
+  const effective = <T>(key: "image" | "torch"): T => {
+    const raw = config[`${NS}:${key}`];
+    return configObject.shape[key].parse(raw === undefined ? undefined : JSON.parse(raw)) as T;
+  };
+  return { name: effective<{ name: string }>("image").name, torch: effective<TorchPins>("torch") };
 }
 
 export async function ensureRuntimeImage(box: Box): Promise<BoxImage> {

@@ -1,0 +1,28 @@
+// How the doctor reaches Hemma: the doctor script over ssh with BatchMode (no password or
+// passphrase prompt) and StrictHostKeyChecking=yes (an unknown host key fails instead of being
+// accepted silently), and what an ssh failure means, with its fix.
+import { SshTarget } from "./ssh";
+import { sshScriptArgv } from "./remoteShell";
+import { DoctorItem } from "../plan/doctorChecks";
+
+export const STRICT_HOST_KEY = ["-o", "StrictHostKeyChecking=yes"];
+
+export function doctorSshArgv(target: SshTarget, script: string): string[] {
+  return sshScriptArgv(target, script, STRICT_HOST_KEY);
+}
+
+export function sshFailureItem(target: SshTarget, stderr: string): DoctorItem {
+  const name = "ssh reaches Hemma without a prompt, host key known";
+  const host = target.destination;
+  const detail = stderr.trim().split("\n").slice(-3).join(" / ") || "ssh exited 255";
+  if (/host key verification failed|no .* host key is known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) {
+    return { name, ok: false, detail, fix: `connect once by hand (\`ssh ${host} true\`), compare the fingerprint with Hemma's (\`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub\` on Hemma) and accept it` };
+  }
+  if (/permission denied|too many authentication failures/i.test(stderr)) {
+    return { name, ok: false, detail, fix: `load your key into the agent (\`ssh-add\`) and make sure Hemma's ~/.ssh/authorized_keys holds its public key; \`ssh ${host} true\` must work without a prompt` };
+  }
+  if (/could not resolve hostname/i.test(stderr)) {
+    return { name, ok: false, detail, fix: `add a Host ${host} entry to ~/.ssh/config (HostName, User), or set dockerHost to ssh://user@address` };
+  }
+  return { name, ok: false, detail, fix: `check the network path to Hemma and its sshd (\`ssh -v ${host} true\`)` };
+}
