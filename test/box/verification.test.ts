@@ -48,15 +48,19 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
   };
 
   /** Waits (bounded) until prod answers /readyz 200 on its loopback port, as an operator's probe would. */
-  const prodReady = async () => {
+  const laneReady = async (port: number) => {
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
-      const ok = await fetch("http://127.0.0.1:28085/readyz", { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) return;
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error("prod did not answer /readyz 200 within 30 s");
+    throw new Error(`the lane on port ${port} did not answer /readyz 200 within 30 s`);
   };
+  const prodReady = () => laneReady(28085);
   const withEnv = (c: RecordedContainer, extra: string[]) => ({ ...c, envs: [...c.envs!, ...extra] });
 
   beforeAll(async () => {
@@ -175,12 +179,17 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
   }, 3 * 60_000);
 
   it("cancels a GPU job that cannot finish by the deadline and records it; the next lane's GPU job is not judged on its leftover use (issue 10)", async () => {
-    // jobs take 60 s here; the smoke run's deadline is 25 s
+    // eval as declared (an earlier case left it crashing at import)
+    const evalLane = declared.find((c) => c.name === "sir_convert_a_lot_eval")!;
+    await removeContainer(sock, evalLane.name);
+    await createContainer(ssh, sock, { ...evalLane, wait: false });
+    await laneReady(28086);
+    // jobs take 60 s here; the smoke run's deadline is 15 s
     await replaceProd((c) => withEnv(c, ["BOX_EMULATOR_JOB_MS=60000"]));
     await prodReady();
     const smoke = command("prod", "smoke");
     // the command's own --timeout-seconds (verification.timeoutSeconds) is replaced, not shadowed
-    const short = { ...smoke, create: smoke.create.replace(/--timeout-seconds \d+/, "--timeout-seconds 25 --min-job-seconds 2") };
+    const short = { ...smoke, create: smoke.create.replace(/--timeout-seconds \d+/, "--timeout-seconds 15 --min-job-seconds 2") };
     expect(short.create).not.toBe(smoke.create);
     const result = await runCreate(short, RUN_TIMEOUT_MS);
     expect(result.exitCode).not.toBe(0);
