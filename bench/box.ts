@@ -5,7 +5,7 @@
 // runs over real ssh), the lanes replaced with that image until healthy (what its `pulumi up` does),
 // and the health commands for that revision. Prints the figures and where dockerd 20.10 differs.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as mockRun from "../gate/mockRun";
@@ -19,7 +19,7 @@ import { EngineApi } from "../test/box/lib/engineApi";
 import { buildImage, imageIdOf } from "../test/box/lib/imageBuild";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
 import { acquireSuiteLock } from "../test/box/lib/suiteLock";
-import { boxStackOptions, pulumiConfigJson, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
+import { boxStackOptions, pulumiConfigJson, writeBoxStackFile, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     const sb = makeSandbox({ config: configJson(raw, image.revision), outputs: mockRun.unwrapSecrets(run.result.outputs), history: [entry(image.revision, 2), entry(oldRevision, 1)] });
     const env = { ...sb.env, PATH: process.env.PATH };
     const rollbackStarted = Date.now();
-    const tool = await runTool("rollback", ["--to", oldRevision, "--yes"], env);
+    // on stack "box", whose stack file names the box (the operator lock reads it, as the real CLI's config)
+    const stackFile = writeBoxStackFile("box", configJson(raw, image.revision) as Parameters<typeof writeBoxStackFile>[1]);
+    const tool = await runTool("rollback", ["--to", oldRevision, "--yes", "--stack", "box"], env).finally(() => rmSync(stackFile, { force: true }));
     if (tool.code !== 0) throw new Error(`npm run rollback failed (${tool.code}):\n${tool.output}`);
     const oldRun = await stackOnBox(box, oldImage, evidence);
     const replaceStarted = Date.now();
