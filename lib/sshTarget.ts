@@ -26,8 +26,10 @@ export function parseSshUrl(url: string): SshTarget {
   if (parsed.password) throw new Error(`passwords are not supported in ${url} (use keys; ssh runs in batch mode)`);
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   const user = decodeURIComponent(parsed.username);
-  if (user.startsWith("-") || host.startsWith("-")) throw new Error(`the ssh ${user.startsWith("-") ? "user" : "host"} in ${url} begins with "-" (ssh would read it as an option)`);
-  if (/[\s\0-\x1f\x7f@]/.test(user) || /[\s\0-\x1f\x7f]/.test(host)) throw new Error(`the ssh user or host in ${url} holds whitespace, control characters or "@"`);
+  if (user.startsWith("-") || host.startsWith("-"))
+    throw new Error(`the ssh ${user.startsWith("-") ? "user" : "host"} in ${url} begins with "-" (ssh would read it as an option)`);
+  if (/[\s\0-\x1f\x7f@]/.test(user) || /[\s\0-\x1f\x7f]/.test(host))
+    throw new Error(`the ssh user or host in ${url} holds whitespace, control characters or "@"`);
   return { destination: user ? `${user}@${host}` : host, port: parsed.port ? Number(parsed.port) : undefined, display: url };
 }
 

@@ -1,7 +1,8 @@
 // CLI entry (`npm run verify -- ...`): parse flags, run one lane, print one line per failed check, and
 // exit 0 only when every selected check passed. SIGINT/SIGTERM close the SSH tunnel before exiting.
-import { gpuChecksRunHere, UsageError, USAGE, parseCliArgs } from "./cliArgs";
+
 import { HelpRequested } from "../ops/tool/shell";
+import { gpuChecksRunHere, parseCliArgs, USAGE, UsageError } from "./cliArgs";
 import { Redactor } from "./redact";
 import { runVerification } from "./run";
 import { killAllTracked } from "./ssh/cleanup";

@@ -90,9 +90,12 @@ export function planConfigRestore(recorded: ConfigJson, today: ConfigJson, names
 }
 
 export function describeRestore(r: ConfigRestore, revision: string): string[] {
-  const lines = [`  config         restored from the update that deployed ${revision.slice(0, 12)} (every ${r.changes.length === 0 ? "key already matches" : `difference below`}):`];
+  const lines = [
+    `  config         restored from the update that deployed ${revision.slice(0, 12)} (every ${r.changes.length === 0 ? "key already matches" : `difference below`}):`,
+  ];
   for (const c of r.changes) lines.push(`                   ${c.key}: ${c.from ?? "(unset)"} -> ${c.to ?? "(unset)"}`);
   if (r.secretsKept.length > 0) lines.push(`  secrets        stay as they are (history keeps no secret values): ${r.secretsKept.join(", ")}`);
-  if (r.secretsMissing.length > 0) lines.push(`  secrets        recorded with that update but not set today, so the program's default applies: ${r.secretsMissing.join(", ")}`);
+  if (r.secretsMissing.length > 0)
+    lines.push(`  secrets        recorded with that update but not set today, so the program's default applies: ${r.secretsMissing.join(", ")}`);
   return lines;
 }

@@ -5,8 +5,8 @@
 // <backend>/.pulumi/locks/<fully qualified stack>/<lock id>.json = {pid, username, hostname,
 // timestamp}; Unlock() deletes it when the CLI ends (a killed CLI leaves it behind). The stack's
 // fully qualified name in project mode is organization/<project>/<stack>.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { fileBackendDir } from "./env";
 

@@ -1,7 +1,7 @@
 // Shared reading of the stack's resources: resource type tokens, tolerant readers for docker
 // container inputs (envs, labels, ports, mounts), service-lane recognition and the message format
 // every policy uses. No policy decisions live here.
-import * as path from "path";
+import * as path from "node:path";
 
 export const CONTAINER = "docker:index/container:Container";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";

@@ -96,8 +96,19 @@ async function seen(tree: Tree, pattern: RegExp, ms: number): Promise<RegExpMatc
       await copyFile(path.join(lane.tmp, "docker.json"), path.join(dir, "docker.json"));
       const tree = startWrapped(
         [
-          "--service-url", lane.emulator.url, "--profile", "prod", "--expected-revision", REV, "--evidence-dir", lane.evidenceDir,
-          "--timeout-seconds", "90", "--via", sshd.via, ...sshd.sshOptions.flatMap((o) => ["--ssh-opt", o]),
+          "--service-url",
+          lane.emulator.url,
+          "--profile",
+          "prod",
+          "--expected-revision",
+          REV,
+          "--evidence-dir",
+          lane.evidenceDir,
+          "--timeout-seconds",
+          "90",
+          "--via",
+          sshd.via,
+          ...sshd.sshOptions.flatMap((o) => ["--ssh-opt", o]),
         ],
         { ...process.env, SIR_CONVERT_A_LOT_API_KEY: API_KEY },
       );

@@ -20,7 +20,10 @@ export interface MetricFamily {
 }
 
 export class ExpositionError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
@@ -200,7 +203,10 @@ export function checkExpositionContentType(contentType: string | undefined): str
   if (!contentType) return "no Content-Type header";
   const [mediaType, ...params] = contentType.split(";").map((s) => s.trim());
   if (mediaType?.toLowerCase() !== "text/plain") return `media type ${mediaType ?? ""} is not text/plain`;
-  const version = params.map((p) => p.split("=")).find(([k]) => k?.toLowerCase() === "version")?.[1]?.replace(/"/g, "");
+  const version = params
+    .map((p) => p.split("="))
+    .find(([k]) => k?.toLowerCase() === "version")?.[1]
+    ?.replace(/"/g, "");
   if (version !== "0.0.4" && version !== "1.0.0") return `version=${version ?? "(missing)"} is not 0.0.4 or 1.0.0`;
   return undefined;
 }

@@ -119,7 +119,11 @@ export function containerCreateBody(c: RecordedContainer, apiVersion: string): R
       ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
       ...(binds.length > 0 ? { Binds: binds } : {}),
       ...(volumesFrom.length > 0 ? { VolumesFrom: volumesFrom } : {}),
-      Devices: (c.devices ?? []).map((d) => ({ PathOnHost: d.hostPath, PathInContainer: d.containerPath || d.hostPath, CgroupPermissions: d.permissions ?? "rwm" })),
+      Devices: (c.devices ?? []).map((d) => ({
+        PathOnHost: d.hostPath,
+        PathInContainer: d.containerPath || d.hostPath,
+        CgroupPermissions: d.permissions ?? "rwm",
+      })),
       ...(c.groupAdds && c.groupAdds.length > 0 ? { GroupAdd: c.groupAdds } : {}),
       Init: c.init ?? false,
     },
