@@ -20,7 +20,7 @@ export function stackViews(resources: RecordedResource[]): Map<StackResourceView
       type: r.type,
       name: r.name,
       urn: r.urn,
-      props: unwrapSecrets(r.inputs) as Record<string, any>,
+      props: unwrapSecrets(r.inputs) as Record<string, unknown>,
       opts: { protect: r.options.protect },
       dependencies: [],
       propertyDependencies: {},

@@ -20,7 +20,7 @@ export const DEFAULTS: ApiKeySecretConfig = { minLength: 24 };
  * Every known string in the container's inputs outside `envs`, with its field path. Values unknown
  * at preview (the image id of a new build) are skipped: they come from a provider, not from the key.
  */
-function otherStrings(props: Record<string, any>): { field: string; text: string }[] {
+function otherStrings(props: Record<string, unknown>): { field: string; text: string }[] {
   const out: { field: string; text: string }[] = [];
   const walk = (read: () => unknown, field: string) => {
     const v = known(read);
