@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const rollbackMs = Date.now() - rollbackStarted;
     sb.cleanup();
 
-    console.log("\nbox benchmark (dockerd " + box.dockerVersion + ", API " + ssh.apiVersion + ", 2 cores)");
+    console.log(`\nbox benchmark (dockerd ${box.dockerVersion}, API ${ssh.apiVersion}, 2 cores)`);
     for (const d of deployed) console.log(`  start -> healthy  ${d.name.padEnd(24)} ${s(d.created.healthyAfterMs!)}`);
     console.log(
       `  verification      wall ${s(verification.wallMs)} vs sum of its ${verification.runs.length} commands ${s(sum)} (${(verification.wallMs / sum).toFixed(2)} x)`,

@@ -8,7 +8,7 @@ import { runVerification } from "./run";
 import { killAllTracked } from "./ssh/cleanup";
 
 async function main(): Promise<number> {
-  let options;
+  let options: ReturnType<typeof parseCliArgs>;
   try {
     options = parseCliArgs(process.argv.slice(2), process.env);
   } catch (error) {

@@ -105,7 +105,7 @@ function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]
     });
     return undefined;
   }
-  let state;
+  let state: ReturnType<typeof readCheckoutState>;
   try {
     state = readCheckoutState(sourceDir);
   } catch (err) {

@@ -36,6 +36,7 @@ const saneString = (max: number) =>
     .string()
     .min(1)
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse control characters (newlines, NUL, ESC) in config strings
     .refine((v) => !/[\0-\x1f\x7f]/.test(v), "must not contain newlines or control characters");
 const safePath = saneString(MAX_PATH).refine((v) => !v.startsWith("-"), 'must not begin with "-"');
 

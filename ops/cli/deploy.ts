@@ -129,9 +129,12 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     } else if (succeeded) {
       // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
       await applyDeployConfig(pulumi, ctx, wanted, { ...wanted, build: false }, " (the image is on Hemma now)");
-    } else if (!(recorded = await updateRecordedSince(pulumi, started))) {
-      // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
-      await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
+    } else {
+      recorded = await updateRecordedSince(pulumi, started);
+      if (!recorded) {
+        // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
+        await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
+      }
     }
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
@@ -157,7 +160,9 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
       build: wanted.build,
       verificationEnabled: cfg.verification.enabled,
       lanes: cfg.lanes,
-    }).forEach((line) => ctx.out(line));
+    }).forEach((line) => {
+      ctx.out(line);
+    });
   ctx.out(
     opts.preview
       ? `Preview of ${head} done; nothing changed on Hemma.`
@@ -222,12 +227,16 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
       t
         .split("\n")
         .filter(Boolean)
-        .forEach((l) => ctx.out(`  | ${l}`)),
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
     err: (t) =>
       t
         .split("\n")
         .filter(Boolean)
-        .forEach((l) => ctx.err(`  | ${l}`)),
+        .forEach((l) => {
+          ctx.err(`  | ${l}`);
+        }),
   });
   return code;
 }

@@ -98,7 +98,9 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const failed = items.filter((i) => !i.ok);
     if (parsed.options.json) ctx.out(JSON.stringify({ ok: failed.length === 0, items }, null, 2));
     else {
-      renderItems(items).forEach((l) => ctx.out(l));
+      renderItems(items).forEach((l) => {
+        ctx.out(l);
+      });
       ctx.out(
         failed.length === 0 ? `All ${items.length} checks passed.` : `${failed.length} of ${items.length} checks failed; each FAIL line says what to do.`,
       );

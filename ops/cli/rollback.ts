@@ -145,7 +145,9 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
       text
         .split("\n")
         .filter((l) => l.length > 0)
-        .forEach((l) => ctx.out(`  | ${l}`)),
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
   });
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code === 0 && rebuild) {

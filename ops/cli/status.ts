@@ -69,7 +69,10 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const flags = parsed.options;
     const report = await collectStatus({ ...ctx, stack: flags.stack ?? ctx.stack });
     if (flags.json) ctx.out(JSON.stringify(report, null, 2));
-    else renderStatus(report).forEach((l) => ctx.out(l));
+    else
+      renderStatus(report).forEach((l) => {
+        ctx.out(l);
+      });
     if (!report.ok && !flags.json)
       ctx.err(
         "error: at least one lane is not what the stack recorded (see problem: lines)\n  what to do: `npm run deploy` puts the recorded revision back; `npm run logs -- --lane <lane>` shows why a container is unhealthy",

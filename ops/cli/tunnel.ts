@@ -169,7 +169,9 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
     stderr += c;
     c.split("\n")
       .filter((l) => l.trim())
-      .forEach((l) => ctx.err(`ssh: ${l}`));
+      .forEach((l) => {
+        ctx.err(`ssh: ${l}`);
+      });
   });
   let exitCode: number | undefined;
   const closed = new Promise<number>((resolve) => {
@@ -213,7 +215,9 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const opts = parseTunnelArgs(argv);
     const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
     ctx.out("Lanes on this machine:");
-    session.lanes.forEach((t) => ctx.out(describe(t)));
+    session.lanes.forEach((t) => {
+      ctx.out(describe(t));
+    });
     if (session.pid === undefined) {
       ctx.out("Every tunnel was already open; nothing to do.");
       return 0;

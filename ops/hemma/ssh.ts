@@ -17,7 +17,7 @@ export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): 
       "set dockerHost to ssh://<host> (default ssh://hemma)",
     );
   }
-  let parsed;
+  let parsed: ReturnType<typeof parseSshUrl>;
   try {
     parsed = parseSshUrl(dockerHost);
   } catch (err) {

@@ -28,7 +28,7 @@ export interface ConfigRestore {
   changes: ConfigChange[];
 }
 
-function valueOf(v: ConfigValue): unknown {
+function configValueOf(v: ConfigValue): unknown {
   if (v.objectValue !== undefined) return v.objectValue;
   return v.value;
 }
@@ -80,8 +80,8 @@ export function planConfigRestore(recorded: ConfigJson, today: ConfigJson, names
 
   const before = new Map<string, string>();
   const after = new Map<string, string>();
-  for (const [key, v] of now) if (!v.secret) flatten(key, valueOf(v), before);
-  for (const [key, v] of Object.entries(set)) flatten(key, valueOf(v), after);
+  for (const [key, v] of now) if (!v.secret) flatten(key, configValueOf(v), before);
+  for (const [key, v] of Object.entries(set)) flatten(key, configValueOf(v), after);
   const changes: ConfigChange[] = [];
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     if (before.get(key) !== after.get(key)) changes.push({ key, from: before.get(key), to: after.get(key) });

@@ -148,8 +148,12 @@ export function renderStatus(r: StatusReport): string[] {
     for (const v of l.verification) {
       lines.push(`      verify ${v.group.padEnd(6)} ${v.verdict}${v.finishedAt ? ` ${v.finishedAt}` : ""}${v.evidenceDir ? `  ${v.evidenceDir}` : ""}`);
     }
-    l.problems.forEach((p) => lines.push(`      problem: ${p}`));
-    l.notes.forEach((n) => lines.push(`      note: ${n}`));
+    l.problems.forEach((p) => {
+      lines.push(`      problem: ${p}`);
+    });
+    l.notes.forEach((n) => {
+      lines.push(`      note: ${n}`);
+    });
   }
   lines.push(`GPU: ${r.gpu.seen ? "rocm-smi sees" : "NOT SEEN:"} ${r.gpu.detail}`);
   if (r.imagesError) lines.push(`Rollback images: unknown (${r.imagesError})`);

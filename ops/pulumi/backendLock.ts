@@ -28,7 +28,7 @@ export function stackLocks(backendUrl: string | undefined, project: string, stac
     for (const name of fs.readdirSync(d)) {
       const file = path.join(d, name);
       if (!name.endsWith(".json") || !fs.statSync(file).isFile()) continue;
-      let parsed;
+      let parsed: ReturnType<typeof lockSchema.safeParse> | undefined;
       try {
         parsed = lockSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
       } catch {

@@ -58,6 +58,6 @@ export function resolvePinnedPulumi(env: NodeJS.ProcessEnv, projectDir: string):
   if (res.status === 0 && isExecutable(bin)) return bin;
   throw new OpsError(
     `the pinned pulumi launcher could not install pulumi v${version} into ${path.dirname(path.dirname(bin))}:\n    ${tail(res.stderr || res.stdout || String(res.error ?? "")) || "(no output)"}`,
-    `check that this machine reaches https://get.pulumi.com, then re-run; offline, copy a pulumi v${version} install there ` + `(README, Prerequisites)`,
+    `check that this machine reaches https://get.pulumi.com, then re-run; offline, copy a pulumi v${version} install there (README, Prerequisites)`,
   );
 }

@@ -114,7 +114,9 @@ export function parseCommandFlags<T>(program: Command, argv: string[], ctx: Pick
     outcome.printed
       .trimEnd()
       .split("\n")
-      .forEach((l) => ctx.out(l));
+      .forEach((l) => {
+        ctx.out(l);
+      });
     return { kind: "help" };
   }
   if (outcome.kind === "usage") throw new OpsError(outcome.message, `see \`npm run ${program.name()} -- --help\``, 2);

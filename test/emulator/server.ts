@@ -240,7 +240,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   const createJob = (api: Api, req: http.IncomingMessage, body: Buffer, corr: string): Reply => {
     const boundary = boundaryOf(req.headers["content-type"]);
-    let parts;
+    let parts: ReturnType<typeof parseMultipart>;
     try {
       parts = boundary ? parseMultipart(body, boundary) : [];
     } catch (error) {

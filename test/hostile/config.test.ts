@@ -132,6 +132,7 @@ let shellChecks = 0;
 function assertSafe(cfg: StackConfig): void {
   for (const d of cfg.gpu.devices) expect(d).toMatch(/^\/dev\/(kfd|dri|dri\/renderD\d+|dri\/card\d+)$/);
   const root = cfg.verification.evidenceRoot;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: asserts the loaded evidence root holds no control characters
   expect(root.startsWith("-") || /[\0-\x1f]/.test(root) || root.split(/[\\/]/).includes("..") || root.length > 255).toBe(false);
   expect(cfg.bindAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   if (!cfg.allowUnsafeSshOpts) for (const o of sshOptionValues(cfg.sshOpts, true)) expect(unsafeSshOption(o)).toBeUndefined();

@@ -112,7 +112,10 @@ const HOSTILE_LEFTOVERS: Array<[string, (file: string) => void, number]> = [
   ["empty generation file", (file) => fs.writeFileSync(`${file}.1`, ""), 0],
   [
     "garbage generation file and garbage at the configured path",
-    (file) => (fs.writeFileSync(`${file}.7`, "\u0000\u0001garbage{"), fs.writeFileSync(file, "zzz")),
+    (file) => {
+      fs.writeFileSync(`${file}.7`, "\u0000\u0001garbage{");
+      fs.writeFileSync(file, "zzz");
+    },
     0,
   ],
   [

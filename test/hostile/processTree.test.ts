@@ -63,7 +63,10 @@ function startWrapped(args: string[], env: NodeJS.ProcessEnv): Tree {
 
 async function seen(tree: Tree, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
   let m: RegExpMatchArray | null = null;
-  await until(() => (m = pattern.exec(tree.output())) !== null, ms).catch(() => {
+  await until(() => {
+    m = pattern.exec(tree.output());
+    return m !== null;
+  }, ms).catch(() => {
     throw new Error(`pattern ${pattern} not seen: ${tree.output()}`);
   });
   return m as unknown as RegExpMatchArray;

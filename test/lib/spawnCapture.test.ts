@@ -22,7 +22,10 @@ describe("spawnCapture", () => {
     const custom = await spawnCapture("/bin/sh", ["-c", "exec sleep 30"], {
       env: process.env,
       timeoutMs: 100,
-      onTimeout: (c) => (killed.push("custom"), c.kill("SIGKILL")),
+      onTimeout: (c) => {
+        killed.push("custom");
+        c.kill("SIGKILL");
+      },
     });
     expect([custom.timedOut, custom.signal, killed]).toEqual([true, "SIGKILL", ["custom"]]);
   });

@@ -58,7 +58,7 @@ function stateAfter(lanes: Record<string, { revision: string; id: string; passed
     }
     for (const g of GROUPS) {
       // A check that did not pass keeps the command of the container before (or none).
-      const containerId = c && c.passed.includes(g) ? c.id : `${lane}-older`;
+      const containerId = c?.passed.includes(g) ? c.id : `${lane}-older`;
       resources.push({
         urn: urn("sir-convert-a-lot:hemma:LaneVerification$command:local:Command", `${lane}-verify-${g}`),
         type: "command:local:Command",

@@ -31,7 +31,7 @@ describe("npm run logs", () => {
   function setup(): SurfaceSandbox {
     sb = makeSurfaceSandbox({});
     const logFile = path.join(sb.dir, "prod.log");
-    fs.writeFileSync(logFile, Array.from({ length: 300 }, (_, i) => `INFO line ${i + 1}`).join("\n") + "\n");
+    fs.writeFileSync(logFile, `${Array.from({ length: 300 }, (_, i) => `INFO line ${i + 1}`).join("\n")}\n`);
     sb.setDocker({ containers: { sir_convert_a_lot_prod: { ...healthyContainer("prod"), logFile }, sir_convert_a_lot_eval: healthyContainer("eval") } });
     return sb;
   }

@@ -147,7 +147,13 @@ describe("npm run prune: nothing destructive by accident", () => {
     expect(noTty.text()).toMatch(/error: refusing to remove 1 image\(s\) without confirmation/);
     expect(sb.hemmaState().images).toHaveLength(2);
     const questions: string[] = [];
-    const declined = captureContext(sb.env, { isTTY: true, prompt: async (q) => (questions.push(q), "n") });
+    const declined = captureContext(sb.env, {
+      isTTY: true,
+      prompt: async (q) => {
+        questions.push(q);
+        return "n";
+      },
+    });
     expect(await main([], declined.ctx)).toBe(1);
     expect(questions[0]).toContain("Remove 1 image(s) from Hemma?");
     expect(sb.hemmaState().images).toHaveLength(2);

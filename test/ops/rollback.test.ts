@@ -260,7 +260,13 @@ describe("rollback", () => {
     expect(noTty.text()).toMatch(/no terminal to ask on and --yes was not given/);
 
     const questions: string[] = [];
-    const declined = captureContext(s.env, { isTTY: true, prompt: async (q) => (questions.push(q), "n") });
+    const declined = captureContext(s.env, {
+      isTTY: true,
+      prompt: async (q) => {
+        questions.push(q);
+        return "n";
+      },
+    });
     expect(await main([], declined.ctx)).toBe(1);
     expect(questions[0]).toContain(`Roll back stack hemma to ${SHA.C.slice(0, 12)}?`);
     expect(commandsOf(s.pulumiCalls())).not.toContain("up");

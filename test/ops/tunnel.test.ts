@@ -15,7 +15,9 @@ afterEach(async () => {
   session?.close();
   if (session) await session.closed;
   session = undefined;
-  sockets.forEach((sock) => sock.destroy());
+  sockets.forEach((sock) => {
+    sock.destroy();
+  });
   sockets.clear();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   sb?.cleanup();

@@ -44,7 +44,7 @@ function resource(type: string, name: string, inputs: Record<string, unknown>, e
   };
 }
 
-const IMAGE_ID = "sha256:" + "ab".repeat(32);
+const IMAGE_ID = `sha256:${"ab".repeat(32)}`;
 
 export function syntheticStack(): RecordedResource[] {
   const provider = resource(T.provider, "hemma-docker", { host: "ssh://hemma" });

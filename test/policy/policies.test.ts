@@ -186,7 +186,11 @@ describe("data-root-separation", () => {
 });
 
 describe("loopback-only", () => {
-  const bind = (ip: string | undefined) => mutate(base, T.container, "prod", (i) => (ip === undefined ? delete i.ports[0].ip : (i.ports[0].ip = ip)));
+  const bind = (ip: string | undefined) =>
+    mutate(base, T.container, "prod", (i) => {
+      if (ip === undefined) delete i.ports[0].ip;
+      else i.ports[0].ip = ip;
+    });
   test("binding 0.0.0.0 or leaving ip unset is refused", async () => {
     expect((await refused(bind("0.0.0.0"), "loopback-only"))[0]).toContain(
       `loopback-only: prod (${T.container}) field ports[0].ip is "0.0.0.0" for host port 28085`,

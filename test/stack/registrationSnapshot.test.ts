@@ -93,7 +93,7 @@ describe("registration snapshot (issue 13: a layout change moves no resource)", 
   beforeAll(async () => {
     for (const c of PREVIEW_CASES) recorded[c] = await record(c);
     if (process.env.SIR_CONVERT_A_LOT_UPDATE_REGISTRATIONS === "1") {
-      fs.writeFileSync(FIXTURE, JSON.stringify(recorded, null, 2) + "\n");
+      fs.writeFileSync(FIXTURE, `${JSON.stringify(recorded, null, 2)}\n`);
     }
   });
 

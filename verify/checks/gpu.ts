@@ -4,7 +4,7 @@
 import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { listedGpus } from "../host/rocmSmi";
 import { type CommandResult, describeCommandFailure } from "../host/runner";
-import { ContractError, parseJsonWith, torchProbeSchema } from "../schemas";
+import { ContractError, parseJsonWith, type TorchProbe, torchProbeSchema } from "../schemas";
 import { type Check, type CheckContext, CheckRecorder, fact } from "./context";
 import { GPU_AVAILABLE_ENV, gpuAvailableProblem } from "./gpuEnv";
 
@@ -60,7 +60,7 @@ export const gpuCheck: Check = async (ctx, rec) => {
         return;
       }
       const lastLine = res.stdout.trim().split("\n").pop() ?? "";
-      let probe;
+      let probe: TorchProbe;
       try {
         probe = parseJsonWith(torchProbeSchema, lastLine, `torch probe in ${container}`);
       } catch (error) {

@@ -221,7 +221,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   // An update may still run, or nothing ran at all (declined, refused before the engine): nothing to judge.
   if (stackLocks(pulumi.backendUrl, ns, ctx.stack).length > 0 || f.interrupted) throw f.failure;
   const [newest] = await pulumi.historyPage(1, 1);
-  if (!newest || newest.kind !== "update" || Date.parse(newest.startTime) < f.startedMs - 5000) throw f.failure;
+  if (newest?.kind !== "update" || Date.parse(newest.startTime) < f.startedMs - 5000) throw f.failure;
   if (!cfg.verification.enabled || !cfg.lanes.prod.enabled) throw f.failure;
 
   const resources = await readStateResources(pulumi);
@@ -242,7 +242,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   }
 
   // The last good revision, whose image must still be on Hemma: an automatic rollback never rebuilds.
-  let plan;
+  let plan: ReturnType<typeof planRollback>;
   try {
     plan = planRollback(toRecords(await fetchAllHistory(pulumi), ns), attempted);
   } catch (err) {
@@ -284,12 +284,16 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
       t
         .split("\n")
         .filter(Boolean)
-        .forEach((l) => ctx.out(`  | ${l}`)),
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
     err: (t: string) =>
       t
         .split("\n")
         .filter(Boolean)
-        .forEach((l) => ctx.err(`  | ${l}`)),
+        .forEach((l) => {
+          ctx.err(`  | ${l}`);
+        }),
   };
   const upArgs = (message: string, targets: string[]) => [
     "up",

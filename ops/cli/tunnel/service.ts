@@ -100,7 +100,9 @@ async function install(ctx: OpsContext, platform: Platform, uid: number): Promis
       );
   }
   ctx.out(`Installed ${file} and started it; it keeps these tunnels up:`);
-  spec.forwards.forEach((f) => ctx.out(`  ${f.lane.padEnd(5)} http://127.0.0.1:${f.localPort} -> Hemma ${f.remoteHost}:${f.remotePort}`));
+  spec.forwards.forEach((f) => {
+    ctx.out(`  ${f.lane.padEnd(5)} http://127.0.0.1:${f.localPort} -> Hemma ${f.remoteHost}:${f.remotePort}`);
+  });
   ctx.out("ssh runs with BatchMode (your key must work without a prompt: ssh-agent or an unencrypted key) and restarts after sleep or network loss.");
   if (platform === "linux")
     ctx.out("It runs while you are logged in; `loginctl enable-linger` keeps it up without a session. Check it with `npm run tunnel -- --status`.");
@@ -147,8 +149,8 @@ async function status(ctx: OpsContext, platform: Platform, uid: number): Promise
   if (!state.running)
     ctx.out(
       platform === "linux"
-        ? "See why with `journalctl --user -u sir-convert-a-lot-tunnel-" + ctx.stack + " -n 50`."
-        : "See why in ~/Library/Logs/sir-convert-a-lot-tunnel-" + ctx.stack + ".log.",
+        ? `See why with \`journalctl --user -u sir-convert-a-lot-tunnel-${ctx.stack} -n 50\`.`
+        : `See why in ~/Library/Logs/sir-convert-a-lot-tunnel-${ctx.stack}.log.`,
     );
   return state.running && answering ? 0 : 1;
 }

@@ -71,11 +71,11 @@ async function main(argv: string[]): Promise<number> {
   if (process.env.BOX_ENGINE_TRACE) {
     require("node:fs").appendFileSync(
       process.env.BOX_ENGINE_TRACE,
-      JSON.stringify({
+      `${JSON.stringify({
         ok: result.ok,
         error: result.error,
         containers: result.state.resources.filter((r) => r.type.endsWith("Container")).map((r) => [r.urn, r.id]),
-      }) + "\n",
+      })}\n`,
     );
   }
   const summary = Object.entries(result.changes)

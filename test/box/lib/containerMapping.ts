@@ -69,7 +69,8 @@ export function containerCreateBody(c: RecordedContainer, apiVersion: string): R
   for (const p of c.ports ?? []) {
     const key = `${p.internal}/${p.protocol ?? "tcp"}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.ip ?? "0.0.0.0", HostPort: p.external !== undefined ? String(p.external) : "" });
+    bindings[key] ??= [];
+    bindings[key].push({ HostIp: p.ip ?? "0.0.0.0", HostPort: p.external !== undefined ? String(p.external) : "" });
   }
   const volumes: Record<string, object> = {};
   const binds: string[] = [];
