@@ -1,19 +1,20 @@
 // The Sir Convert-a-Lot stack on Hemma: parse config once, then declare the runtime image, the
 // persistent volumes, the prod and eval GPU lanes, and their post-deploy verification, with prod
 // gated on eval's verification (or a short-lived canary) so a broken image never reaches prod.
-import * as pulumi from "@pulumi/pulumi";
+
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { loadProgramConfig } from "./lib/config/load";
-import { LANES } from "./lib/config/schema";
-import { tunnelCommand } from "./lib/sshTarget";
-import { RuntimeImage } from "./components/runtimeImage";
-import { DataVolumes } from "./components/dataVolumes";
-import { ServiceLane } from "./components/serviceLane";
-import { LaneVerification } from "./components/laneVerification";
 import { Canary } from "./components/canary";
 import { canaryGate } from "./components/canaryGate";
 import { assertCanaryNamesFree } from "./components/canaryScript";
+import { DataVolumes } from "./components/dataVolumes";
+import { LaneVerification } from "./components/laneVerification";
+import { RuntimeImage } from "./components/runtimeImage";
+import { ServiceLane } from "./components/serviceLane";
+import { loadProgramConfig } from "./lib/config/load";
+import { LANES } from "./lib/config/schema";
+import { tunnelCommand } from "./lib/sshTarget";
 
 const config = loadProgramConfig();
 if (config.image.builder !== undefined) {
@@ -31,8 +32,7 @@ assertCanaryNamesFree({
 
 const provider = new docker.Provider("hemma-docker", { host: config.dockerHost, sshOpts: config.sshOpts });
 
-const serviceApiKey: pulumi.Output<string> =
-  config.apiKey ?? new random.RandomPassword("api-key", { length: 48, special: false }).result;
+const serviceApiKey: pulumi.Output<string> = config.apiKey ?? new random.RandomPassword("api-key", { length: 48, special: false }).result;
 
 const runtimeImage = new RuntimeImage(
   "runtime-image",
@@ -159,9 +159,7 @@ export const lanes = Object.fromEntries(
   ]),
 );
 export const verification = Object.fromEntries(
-  serviceLanes
-    .filter(({ verification: v }) => v !== undefined)
-    .map(({ lane, verification: v }) => [lane, { evidenceDirs: v!.evidenceDirs }]),
+  serviceLanes.filter(({ verification: v }) => v !== undefined).map(({ lane, verification: v }) => [lane, { evidenceDirs: v!.evidenceDirs }]),
 );
 export const apiKey = pulumi.secret(serviceApiKey);
 /** What prod waits on when the image changes: `eval` (its verification), `canary`, or `none`. */

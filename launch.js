@@ -10,10 +10,10 @@
 // lock so concurrent starts (the deploy's verification commands) build once, and refuses to run
 // old JavaScript when the build fails. A cheap signature of the sources' sizes and mtimes skips
 // hashing the contents when nothing was touched.
-"use strict";
-const crypto = require("crypto");
-const fs = require("fs");
-const path = require("path");
+
+const crypto = require("node:crypto");
+const fs = require("node:fs");
+const path = require("node:path");
 
 const ROOT = __dirname;
 const DIST = path.join(ROOT, "dist");
@@ -47,7 +47,9 @@ function tsFiles(dir, out) {
 }
 
 function sources() {
-  return SOURCE_DIRS.flatMap((d) => tsFiles(path.join(ROOT, d), [])).concat(SOURCE_FILES.map((f) => path.join(ROOT, f))).sort();
+  return SOURCE_DIRS.flatMap((d) => tsFiles(path.join(ROOT, d), []))
+    .concat(SOURCE_FILES.map((f) => path.join(ROOT, f)))
+    .sort();
 }
 
 /** Hash of every source the bundles come from (paths and contents). */
@@ -97,7 +99,9 @@ function writeStamp(content, stat) {
 /** `node launch.js <entry>` entry points in package.json's scripts, plus the verifier. */
 function entryPoints() {
   const scripts = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts || {};
-  const named = Object.values(scripts).map((cmd) => /(?:^|&& )node launch\.js ([a-zA-Z0-9_/.-]+)/.exec(cmd)?.[1]).filter((e) => e && !e.startsWith("-"));
+  const named = Object.values(scripts)
+    .map((cmd) => /(?:^|&& )node launch\.js ([a-zA-Z0-9_/.-]+)/.exec(cmd)?.[1])
+    .filter((e) => e && !e.startsWith("-"));
   return [...new Set([...ALWAYS_BUILT, ...named])].filter((e) => fs.existsSync(path.join(ROOT, `${e}.ts`))).sort();
 }
 
@@ -149,7 +153,8 @@ function build(files, why) {
       } catch {
         // removed meanwhile
       }
-      if (Date.now() > deadline) fail(`another build of dist/ holds ${LOCK} for more than ${LOCK_WAIT_MS / 1000} s`, `remove ${LOCK} if no build runs, then run \`npm run build\``);
+      if (Date.now() > deadline)
+        fail(`another build of dist/ holds ${LOCK} for more than ${LOCK_WAIT_MS / 1000} s`, `remove ${LOCK} if no build runs, then run \`npm run build\``);
       sleep(200);
     }
   }
@@ -166,7 +171,10 @@ function build(files, why) {
   }
   if (errors.length > 0) {
     process.stderr.write(errors.map((e) => `  ${e}\n`).join(""));
-    fail("building dist/ from the TypeScript sources failed (see above); not running the old build", "fix the errors (`npm run build` shows them), or check out a commit that builds");
+    fail(
+      "building dist/ from the TypeScript sources failed (see above); not running the old build",
+      "fix the errors (`npm run build` shows them), or check out a commit that builds",
+    );
   }
 }
 
@@ -184,13 +192,15 @@ function main() {
     fs.rmSync(STAMP, { force: true });
     return build(sources(), "");
   }
-  if (!entry || !/^[a-zA-Z0-9_/.-]+$/.test(entry) || entry.includes("..")) fail(`launch.js needs an entry point such as ops/cli/status, got ${entry || "nothing"}`, "run the tools through their npm scripts (README, Operate)");
+  if (!entry || !/^[a-zA-Z0-9_/.-]+$/.test(entry) || entry.includes(".."))
+    fail(`launch.js needs an entry point such as ops/cli/status, got ${entry || "nothing"}`, "run the tools through their npm scripts (README, Operate)");
   ensureFresh();
   const file = path.join(DIST, `${entry}.js`);
-  if (!fs.existsSync(file)) fail(`${path.relative(ROOT, file)} does not exist after the build`, "name the entry point in a package.json script (`node launch.js <entry>`)");
+  if (!fs.existsSync(file))
+    fail(`${path.relative(ROOT, file)} does not exist after the build`, "name the entry point in a package.json script (`node launch.js <entry>`)");
   process.argv = [process.argv[0], file, ...process.argv.slice(3)];
   // Runs the bundle as the main module (require.main is it), exactly as `node <file>` would.
-  require("module").runMain();
+  require("node:module").runMain();
 }
 
 module.exports = { sourceHash, entryPoints };

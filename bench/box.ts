@@ -9,17 +9,26 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import * as mockRun from "../gate/mockRun";
-import { benchArgs } from "./benchFlags";
-import { committedConfig, NS, PROGRAM_DIR, StackRun } from "../test/harness/stack";
-import { type CapturedRun, runToolSource } from "../test/harness/runCaptured";
-import { loadHistory, makeSandbox } from "../test/ops/helpers";
-import { BOX_SCRIPT, boxOrReason, type Box } from "../test/box/lib/box";
+import { BOX_SCRIPT, type Box, boxOrReason } from "../test/box/lib/box";
 import { runVerification, verificationCommands } from "../test/box/lib/commands";
 import { EngineApi } from "../test/box/lib/engineApi";
 import { buildImage, imageIdOf } from "../test/box/lib/imageBuild";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
+import {
+  boxStackOptions,
+  deployLanes,
+  ensureVolumes,
+  laneContainers,
+  pulumiConfigJson,
+  removeLanes,
+  withoutStartIntervalBelow144,
+  writeBoxStackFile,
+} from "../test/box/lib/stackOnBox";
 import { acquireSuiteLock } from "../test/box/lib/suiteLock";
-import { boxStackOptions, pulumiConfigJson, writeBoxStackFile, deployLanes, ensureVolumes, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "../test/box/lib/stackOnBox";
+import { type CapturedRun, runToolSource } from "../test/harness/runCaptured";
+import { committedConfig, NS, PROGRAM_DIR, StackRun } from "../test/harness/stack";
+import { loadHistory, makeSandbox } from "../test/ops/helpers";
+import { benchArgs } from "./benchFlags";
 
 const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -33,7 +42,8 @@ async function stackOnBox(box: Box, image: BoxImage, evidence: string): Promise<
     preview: false,
     loadProgram: () => {
       // a fresh index.ts per run (the bench runs the program twice, with two revisions)
-      for (const k of Object.keys(require.cache)) if (k.startsWith(PROGRAM_DIR) && !k.includes("node_modules") && !k.includes(`${path.sep}test${path.sep}`)) delete require.cache[k];
+      for (const k of Object.keys(require.cache))
+        if (k.startsWith(PROGRAM_DIR) && !k.includes("node_modules") && !k.includes(`${path.sep}test${path.sep}`)) delete require.cache[k];
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(path.join(PROGRAM_DIR, "index.ts"));
     },
@@ -87,8 +97,20 @@ async function main(): Promise<void> {
     const oldImage: BoxImage = { ...image, revision: oldRevision, tag: oldTag, id: (await imageIdOf(sock, oldTag))! };
     const raw = committedConfig(boxStackOptions(box, image, evidence));
     const template = loadHistory()[0] as Record<string, unknown>;
-    const entry = (rev: string, v: number) => ({ ...template, version: v, result: "succeeded", message: `deploy ${rev.slice(0, 7)}`, startTime: new Date(Date.UTC(2026, 0, 1, v)).toISOString(), endTime: new Date(Date.UTC(2026, 0, 1, v, 5)).toISOString(), config: configJson(raw, rev) });
-    const sb = makeSandbox({ config: configJson(raw, image.revision), outputs: mockRun.unwrapSecrets(run.result.outputs), history: [entry(image.revision, 2), entry(oldRevision, 1)] });
+    const entry = (rev: string, v: number) => ({
+      ...template,
+      version: v,
+      result: "succeeded",
+      message: `deploy ${rev.slice(0, 7)}`,
+      startTime: new Date(Date.UTC(2026, 0, 1, v)).toISOString(),
+      endTime: new Date(Date.UTC(2026, 0, 1, v, 5)).toISOString(),
+      config: configJson(raw, rev),
+    });
+    const sb = makeSandbox({
+      config: configJson(raw, image.revision),
+      outputs: mockRun.unwrapSecrets(run.result.outputs),
+      history: [entry(image.revision, 2), entry(oldRevision, 1)],
+    });
     const env = { ...sb.env, PATH: process.env.PATH };
     const rollbackStarted = Date.now();
     // on stack "box", whose stack file names the box (the operator lock reads it, as the real CLI's config)
@@ -97,20 +119,33 @@ async function main(): Promise<void> {
     if (tool.code !== 0) throw new Error(`npm run rollback failed (${tool.code}):\n${tool.output}`);
     const oldRun = await stackOnBox(box, oldImage, evidence);
     const replaceStarted = Date.now();
-    const replaced = await deployLanes(ssh, sock, laneContainers(oldRun, oldImage).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh)));
+    const replaced = await deployLanes(
+      ssh,
+      sock,
+      laneContainers(oldRun, oldImage).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh)),
+    );
     const replaceMs = Date.now() - replaceStarted;
-    const health = await runVerification(verificationCommands(oldRun).filter((c) => c.group === "health"), 300_000);
+    const health = await runVerification(
+      verificationCommands(oldRun).filter((c) => c.group === "health"),
+      300_000,
+    );
     if (health.runs.some((r) => r.exitCode !== 0)) throw new Error("health verification failed after the rollback");
     const rollbackMs = Date.now() - rollbackStarted;
     sb.cleanup();
 
-    console.log("\nbox benchmark (dockerd " + box.dockerVersion + ", API " + ssh.apiVersion + ", 2 cores)");
+    console.log(`\nbox benchmark (dockerd ${box.dockerVersion}, API ${ssh.apiVersion}, 2 cores)`);
     for (const d of deployed) console.log(`  start -> healthy  ${d.name.padEnd(24)} ${s(d.created.healthyAfterMs!)}`);
-    console.log(`  verification      wall ${s(verification.wallMs)} vs sum of its ${verification.runs.length} commands ${s(sum)} (${(verification.wallMs / sum).toFixed(2)} x)`);
+    console.log(
+      `  verification      wall ${s(verification.wallMs)} vs sum of its ${verification.runs.length} commands ${s(sum)} (${(verification.wallMs / sum).toFixed(2)} x)`,
+    );
     for (const r of verification.runs) console.log(`                      ${r.name.padEnd(20)} ${s(r.ms)}`);
-    console.log(`  rollback (image present) end to end ${s(rollbackMs)}: npm run rollback ${s(tool.ms)}, lanes replaced until healthy ${s(replaceMs)} (${replaced.map((r) => s(r.created.healthyAfterMs!)).join(", ")}), health commands ${s(health.wallMs)}`);
+    console.log(
+      `  rollback (image present) end to end ${s(rollbackMs)}: npm run rollback ${s(tool.ms)}, lanes replaced until healthy ${s(replaceMs)} (${replaced.map((r) => s(r.created.healthyAfterMs!)).join(", ")}), health commands ${s(health.wallMs)}`,
+    );
     console.log("  dockerd 20.10 vs a current engine:");
-    console.log("    - API 1.41: the provider's client refuses healthcheck StartInterval (needs 1.44), so the box drops it; the declared lane cannot be created there as is");
+    console.log(
+      "    - API 1.41: the provider's client refuses healthcheck StartInterval (needs 1.44), so the box drops it; the declared lane cannot be created there as is",
+    );
     console.log("    - without a start interval the first health probe comes one interval (30 s) after start, so start -> healthy is ~30 s instead of ~2 s");
     console.log("    - the box builds with the classic builder (POST /build version=1); the provider asks for BuildKit with a session on API >= 1.39");
   } finally {
@@ -123,7 +158,8 @@ async function main(): Promise<void> {
 
 benchArgs(process.argv.slice(2), {
   name: "npm run bench:box --",
-  summary: "Benchmark on the box (test/box/box.sh: real dockerd and sshd here): container start to healthy, verification wall time vs the sum of its commands, and a rollback to a present image end to end.",
+  summary:
+    "Benchmark on the box (test/box/box.sh: real dockerd and sshd here): container start to healthy, verification wall time vs the sum of its commands, and a rollback to a present image end to end.",
   flags: [],
 });
 main().catch((e: unknown) => {

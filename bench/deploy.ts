@@ -19,15 +19,15 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { benchArgs } from "./benchFlags";
-import { BOX_SCRIPT, boxOrReason, type Box } from "../test/box/lib/box";
-import { EngineApi } from "../test/box/lib/engineApi";
-import { ensureRuntimeImage, type BoxImage } from "../test/box/lib/runtimeImage";
-import { acquireSuiteLock } from "../test/box/lib/suiteLock";
-import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
+import { BOX_SCRIPT, type Box, boxOrReason } from "../test/box/lib/box";
 import { removeContainer } from "../test/box/lib/containerMapping";
+import { EngineApi } from "../test/box/lib/engineApi";
+import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
+import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
+import { acquireSuiteLock } from "../test/box/lib/suiteLock";
 import { committedConfig, NS, PROGRAM_DIR } from "../test/harness/stack";
 import { makeSandbox } from "../test/ops/helpers";
+import { benchArgs } from "./benchFlags";
 
 const STACK = "bench";
 const ENGINE = path.join(PROGRAM_DIR, "test", "box", "engine", "cli.ts");
@@ -76,7 +76,9 @@ function serviceCheckout(image: BoxImage): { dir: string; baseline: string; gpuB
   };
   const baseline = commit("baseline", []);
   // torch without "+rocm" in its version is the CUDA wheel: torch.version.hip is None (the upstream incident)
-  const gpuBroken = commit("gpu-broken: a CUDA torch wheel", [`RUN echo ${image.torchVersion.replace(/\+.*$/, "")} > /usr/lib/python3/dist-packages/torch/VERSION`]);
+  const gpuBroken = commit("gpu-broken: a CUDA torch wheel", [
+    `RUN echo ${image.torchVersion.replace(/\+.*$/, "")} > /usr/lib/python3/dist-packages/torch/VERSION`,
+  ]);
   git(dir, "checkout", "--quiet", baseline);
   git(dir, "checkout", "--quiet", "-b", "prod-broken");
   const prodBroken = commit("prod-broken: prod's Docling silently on the CPU", ["ENV BOX_EMULATOR_CPU_ROUTES_PROD=pdf->md,pdf->docx"]);
@@ -142,7 +144,11 @@ function startProbe(url: string, pollMs: number, t0: number, events: Event[]) {
 function deploy(env: NodeJS.ProcessEnv, source: string, revision: string, maxMs: number, onLine?: (line: string) => void): Promise<number> {
   git(source, "checkout", "--quiet", "--detach", revision);
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [path.join(PROGRAM_DIR, "launch.js"), "ops/cli/deploy", "--yes", "--stack", STACK], { cwd: PROGRAM_DIR, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child: ChildProcess = spawn(process.execPath, [path.join(PROGRAM_DIR, "launch.js"), "ops/cli/deploy", "--yes", "--stack", STACK], {
+      cwd: PROGRAM_DIR,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const timer = setTimeout(() => child.kill("SIGKILL"), maxMs);
     for (const stream of [child.stdout!, child.stderr!]) {
       let rest = "";
@@ -163,7 +169,14 @@ function deploy(env: NodeJS.ProcessEnv, source: string, revision: string, maxMs:
   });
 }
 
-async function measured(env: NodeJS.ProcessEnv, source: string, url: string, scenario: string, revision: string, o: { pollMs: number; maxMs: number }): Promise<RunResult> {
+async function measured(
+  env: NodeJS.ProcessEnv,
+  source: string,
+  url: string,
+  scenario: string,
+  revision: string,
+  o: { pollMs: number; maxMs: number },
+): Promise<RunResult> {
   console.log(`\n== ${scenario}: deploying ${revision.slice(0, 12)} (measured)`);
   const events: Event[] = [{ atMs: 0, what: `npm run deploy of ${revision.slice(0, 12)} starts` }];
   const t0 = Date.now();
@@ -188,10 +201,18 @@ function printTimeline(r: RunResult): void {
 
 function goalOf(r: RunResult, baseline: string): string {
   const serving = r.servingAtEnd.slice(0, 12);
-  if (r.scenario === "gpu-broken") return r.unavailableMs === 0 && r.servingAtEnd === baseline && r.exitCode !== 0 ? "met: 0 s, the old revision serving" : `MISSED (want 0 s and ${baseline.slice(0, 12)} serving, saw ${serving})`;
+  if (r.scenario === "gpu-broken")
+    return r.unavailableMs === 0 && r.servingAtEnd === baseline && r.exitCode !== 0
+      ? "met: 0 s, the old revision serving"
+      : `MISSED (want 0 s and ${baseline.slice(0, 12)} serving, saw ${serving})`;
   const rolledBack = r.timeline.some((e) => /auto-rollback: prod runs/.test(e.what));
-  if (r.scenario === "prod-broken") return r.servingAtEnd === baseline && r.exitCode !== 0 && rolledBack ? "old revision serving again (compare with one start + readiness in the timeline)" : `MISSED (want an automatic rollback and ${baseline.slice(0, 12)} serving, saw ${serving})`;
-  return r.servingAtEnd === r.revision && r.exitCode === 0 ? "new revision serving (compare with one start + readiness in the timeline)" : `MISSED (want ${r.revision.slice(0, 12)} serving, exit 0)`;
+  if (r.scenario === "prod-broken")
+    return r.servingAtEnd === baseline && r.exitCode !== 0 && rolledBack
+      ? "old revision serving again (compare with one start + readiness in the timeline)"
+      : `MISSED (want an automatic rollback and ${baseline.slice(0, 12)} serving, saw ${serving})`;
+  return r.servingAtEnd === r.revision && r.exitCode === 0
+    ? "new revision serving (compare with one start + readiness in the timeline)"
+    : `MISSED (want ${r.revision.slice(0, 12)} serving, exit 0)`;
 }
 
 async function main(flags: Record<string, unknown>): Promise<number> {
@@ -206,7 +227,9 @@ async function main(flags: Record<string, unknown>): Promise<number> {
   const sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
   const evidence = mkdtempSync(path.join(os.tmpdir(), "bench-deploy-ev-"));
   const service = serviceCheckout(image);
-  const options = boxStackOptions(box as Box, image, evidence, { source: { path: service.dir, dockerfile: "Dockerfile", allowDirty: false, allowRevisionMismatch: false } });
+  const options = boxStackOptions(box as Box, image, evidence, {
+    source: { path: service.dir, dockerfile: "Dockerfile", allowDirty: false, allowRevisionMismatch: false },
+  });
   const config = pulumiConfigJson(committedConfig(options));
   // a stack never deployed: no revision yet, image.build as committed (deploy decides it per revision)
   delete config[`${NS}:revision`];
@@ -231,7 +254,8 @@ async function main(flags: Record<string, unknown>): Promise<number> {
     results.push(await measured(env, service.dir, url, "good", service.good, { pollMs, maxMs }));
   } finally {
     for (const name of lanes) await removeContainer(sock, name).catch(() => undefined);
-    for (const rev of [service.baseline, service.gpuBroken, service.prodBroken, service.good]) await sock.request("DELETE", `/images/${encodeURIComponent(`${image.name}:${rev}`)}`).catch(() => undefined);
+    for (const rev of [service.baseline, service.gpuBroken, service.prodBroken, service.good])
+      await sock.request("DELETE", `/images/${encodeURIComponent(`${image.name}:${rev}`)}`).catch(() => undefined);
     rmSync(stackFile, { force: true });
     sb.cleanup();
     rmSync(service.dir, { recursive: true, force: true });
@@ -239,10 +263,16 @@ async function main(flags: Record<string, unknown>): Promise<number> {
     if (process.env.SIR_CONVERT_A_LOT_BOX_KEEP !== "1") spawnSync("bash", [BOX_SCRIPT, "down"], { stdio: "inherit" });
   }
   results.forEach(printTimeline);
-  console.log(`\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores; the API key ${BOX_API_KEY.length} chars, never printed)`);
-  console.log("\n| run | prod unavailable (s) | outages | total deploy (s) | deploy exit | serving at the end | goal |\n| --- | ---: | ---: | ---: | ---: | --- | --- |");
+  console.log(
+    `\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores; the API key ${BOX_API_KEY.length} chars, never printed)`,
+  );
+  console.log(
+    "\n| run | prod unavailable (s) | outages | total deploy (s) | deploy exit | serving at the end | goal |\n| --- | ---: | ---: | ---: | ---: | --- | --- |",
+  );
   for (const r of results) {
-    console.log(`| ${r.scenario} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.outages} | ${(r.totalMs / 1000).toFixed(1)} | ${r.exitCode} | ${r.servingAtEnd.slice(0, 12)} | ${goalOf(r, service.baseline)} |`);
+    console.log(
+      `| ${r.scenario} | ${(r.unavailableMs / 1000).toFixed(1)} | ${r.outages} | ${(r.totalMs / 1000).toFixed(1)} | ${r.exitCode} | ${r.servingAtEnd.slice(0, 12)} | ${goalOf(r, service.baseline)} |`,
+    );
   }
   return results.some((r) => goalOf(r, service.baseline).startsWith("MISSED")) ? 1 : 0;
 }

@@ -8,10 +8,10 @@
 // Usage: npm run bench:startup [-- --runs 5] [-- --no-ts-node] (ts-node is timed once per entry: it is slow)
 // `pulumi` (a pass-through to the pulumi CLI) and `policy:check` (runs the whole program under
 // mocks, still on ts-node) are not start-up bound and are left out.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { benchArgs } from "./benchFlags";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -39,7 +39,10 @@ export const ENTRIES: Entry[] = [
 const PROBE_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "bench-startup-"));
 const CPU_PROBE = path.join(PROBE_DIR, "cpu.js");
 const CPU_FILE = path.join(PROBE_DIR, "cpu.txt");
-fs.writeFileSync(CPU_PROBE, `process.on("exit", () => { const u = process.cpuUsage(); require("fs").appendFileSync(${JSON.stringify(CPU_FILE)}, (u.user + u.system) / 1e6 + "\\n"); });\n`);
+fs.writeFileSync(
+  CPU_PROBE,
+  `process.on("exit", () => { const u = process.cpuUsage(); require("fs").appendFileSync(${JSON.stringify(CPU_FILE)}, (u.user + u.system) / 1e6 + "\\n"); });\n`,
+);
 
 interface Sample {
   wall: number;
@@ -49,11 +52,23 @@ interface Sample {
 function timeOnce(argv: string[]): Sample {
   fs.rmSync(CPU_FILE, { force: true });
   const start = process.hrtime.bigint();
-  const res = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, stdio: "ignore", env: { ...process.env, NODE_OPTIONS: `--require ${CPU_PROBE}` }, timeout: 60000 });
+  const res = spawnSync(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    stdio: "ignore",
+    env: { ...process.env, NODE_OPTIONS: `--require ${CPU_PROBE}` },
+    timeout: 60000,
+  });
   const wall = Number(process.hrtime.bigint() - start) / 1e9;
   if (res.error) throw res.error;
   // The last line is the entry's own process (ts-node's launcher may be another node before it).
-  const cpu = fs.existsSync(CPU_FILE) ? fs.readFileSync(CPU_FILE, "utf8").trim().split("\n").map(Number).reduce((a, b) => a + b, 0) : NaN;
+  const cpu = fs.existsSync(CPU_FILE)
+    ? fs
+        .readFileSync(CPU_FILE, "utf8")
+        .trim()
+        .split("\n")
+        .map(Number)
+        .reduce((a, b) => a + b, 0)
+    : NaN;
   return { wall, cpu };
 }
 
@@ -79,7 +94,9 @@ function main(): void {
   const bare = median([process.execPath, "-e", ""], runs);
   const f = (n: number) => n.toFixed(3).padStart(8);
   console.log(`start-up, median of ${runs} run(s), seconds; bare node: wall ${bare.wall.toFixed(3)}, cpu ${bare.cpu.toFixed(3)}`);
-  console.log(`${"entry point".padEnd(34)} ${"wall".padStart(8)} ${"+bare".padStart(8)} ${"cpu".padStart(8)} ${"+bare".padStart(8)}${withTsNode ? ` ${"ts-node".padStart(8)} ${"cpu".padStart(8)}` : ""}`);
+  console.log(
+    `${"entry point".padEnd(34)} ${"wall".padStart(8)} ${"+bare".padStart(8)} ${"cpu".padStart(8)} ${"+bare".padStart(8)}${withTsNode ? ` ${"ts-node".padStart(8)} ${"cpu".padStart(8)}` : ""}`,
+  );
   const tsNode = path.join(ROOT, "node_modules", ".bin", "ts-node");
   let worstWall = 0;
   let worstCpu = 0;

@@ -6,9 +6,9 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../lib/projectRoot";
-import { benchArgs } from "./benchFlags";
-import { GpuLock, runVerification, type VerificationReport } from "../verify";
 import { type Emulator, startEmulator } from "../test/emulator/server";
+import { GpuLock, runVerification, type VerificationReport } from "../verify";
+import { benchArgs } from "./benchFlags";
 
 const REV = "0123456789abcdef0123456789abcdef01234567";
 const STALE = "fedcba9876543210fedcba9876543210fedcba98";
@@ -36,7 +36,16 @@ async function main(): Promise<number> {
     const env = { ...process.env, PATH: `${BIN}:${process.env.PATH ?? ""}`, FAKE_DOCKER_CONFIG: path.join(tmp, "docker.json"), FAKE_GPU_STATE_DIR: gpuDir };
     const lanes = await Promise.all(
       (["prod", "eval"] as const).map(async (profile) => {
-        const emulator = await startEmulator({ profile, revision: REV, diskRoot: path.join(tmp, profile), apiKey: KEY, jobDurationMs: 2000, latencyMs: 50, gpuStateDir: gpuDir, gpuPid: pids[profile] });
+        const emulator = await startEmulator({
+          profile,
+          revision: REV,
+          diskRoot: path.join(tmp, profile),
+          apiKey: KEY,
+          jobDurationMs: 2000,
+          latencyMs: 50,
+          gpuStateDir: gpuDir,
+          gpuPid: pids[profile],
+        });
         emulators.push(emulator);
         return { profile, emulator };
       }),
@@ -68,7 +77,10 @@ async function main(): Promise<number> {
     process.stdout.write("\n== both lanes, 50 ms latency, 2 s jobs ==\n");
     for (const r of reports) {
       process.stdout.write(`${r.lane}: ${r.ok ? "all checks passed" : r.failureLines.join(" | ")}\n`);
-      for (const c of r.checks) process.stdout.write(`  ${c.name.padEnd(10)} ${(c.durationMs / 1000).toFixed(2)}s${c.steps.length ? `  [${c.steps.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(2)}s`).join(", ")}]` : ""}\n`);
+      for (const c of r.checks)
+        process.stdout.write(
+          `  ${c.name.padEnd(10)} ${(c.durationMs / 1000).toFixed(2)}s${c.steps.length ? `  [${c.steps.map((s) => `${s.name} ${(s.durationMs / 1000).toFixed(2)}s`).join(", ")}]` : ""}\n`,
+        );
     }
     const concurrencyOk = allPassed && ratio <= 0.6;
     process.stdout.write(
@@ -76,7 +88,15 @@ async function main(): Promise<number> {
     );
 
     // Time-to-fail of a stale-revision deploy, measured from when the service starts listening.
-    const stale = await startEmulator({ profile: "prod", revision: STALE, expectedRevision: REV, diskRoot: path.join(tmp, "stale"), apiKey: KEY, latencyMs: 50, startDelayMs: 700 });
+    const stale = await startEmulator({
+      profile: "prod",
+      revision: STALE,
+      expectedRevision: REV,
+      diskRoot: path.join(tmp, "stale"),
+      apiKey: KEY,
+      latencyMs: 50,
+      startDelayMs: 700,
+    });
     emulators.push(stale);
     const staleReport = await runVerification({
       serviceUrl: stale.url,
@@ -103,7 +123,8 @@ async function main(): Promise<number> {
 
 benchArgs(process.argv.slice(2), {
   name: "npm run bench:verify --",
-  summary: "Benchmark: full verification of both lanes against the emulator (50 ms latency, 2 s jobs); prints wall time vs the sequential cost and a stale deploy's time-to-fail.",
+  summary:
+    "Benchmark: full verification of both lanes against the emulator (50 ms latency, 2 s jobs); prints wall time vs the sequential cost and a stale deploy's time-to-fail.",
   flags: [],
 });
 main().then(

@@ -7,12 +7,13 @@
 // Update, which runs the no-op `update`. prod's container depends on this command, so a new image
 // reaches prod only after the canary passed; a prod-only change leaves the command unchanged (a
 // same step, done at once) and costs no canary. `delete` is unset: there is nothing left to remove.
-import { NAMESPACE } from "../lib/projectFacts";
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE } from "../lib/projectFacts";
 import { API_KEY_ENV } from "../lib/serviceContract";
 import { shellQuote } from "../lib/shellQuote";
-import { CANARY_IMAGE_ENV, canaryEvidenceRunsDir, canaryScript, CanaryScriptArgs } from "./canaryScript";
+import { CANARY_IMAGE_ENV, type CanaryScriptArgs, canaryEvidenceRunsDir, canaryScript } from "./canaryScript";
 
 export interface CanaryArgs extends CanaryScriptArgs {
   apiKey: pulumi.Input<string>;

@@ -6,9 +6,9 @@
 // a gate command whose triggers (image id, container id) are unchanged gets a same step, done at
 // once (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go), so a prod-only change
 // starts prod right away, while a new image replaces the gate's commands and prod waits for them.
-import * as pulumi from "@pulumi/pulumi";
-import type { LaneVerification } from "./laneVerification";
+import type * as pulumi from "@pulumi/pulumi";
 import type { Canary } from "./canary";
+import type { LaneVerification } from "./laneVerification";
 
 export type GateKind = "eval" | "canary" | "none";
 

@@ -24,7 +24,9 @@ export function deployOrder(f: OrderFacts): string[] {
   const from = f.deployedRevision ? short(f.deployedRevision) : "nothing deployed";
   const head = `Order (canary gate): `;
   if (!changes) {
-    return [`${head}the image does not change (${short(f.nextRevision)}): no canary runs; a change of one lane's own settings replaces only that lane, at once`];
+    return [
+      `${head}the image does not change (${short(f.nextRevision)}): no canary runs; a change of one lane's own settings replaces only that lane, at once`,
+    ];
   }
   const lines = [`${head}the image changes (${from} -> ${short(f.nextRevision)}${f.build ? ", built on Hemma" : ""})`];
   const prod = f.lanes.prod.containerName;
@@ -35,7 +37,9 @@ export function deployOrder(f: OrderFacts): string[] {
     return lines;
   }
   if (kind === "eval") {
-    lines.push(`  1. canary = eval: ${f.lanes.eval.containerName} is replaced from the new image and verified (eval-verify-health, then eval-verify-gpu and eval-verify-smoke)`);
+    lines.push(
+      `  1. canary = eval: ${f.lanes.eval.containerName} is replaced from the new image and verified (eval-verify-health, then eval-verify-gpu and eval-verify-smoke)`,
+    );
   } else {
     lines.push(
       `  1. canary: eval is disabled, so a short-lived ${CANARY_CONTAINER_NAME} from the new image (eval profile, scratch volume ${CANARY_SCRATCH_VOLUME}, a loopback port docker picks) runs every check (canary-verify) and is removed, pass or fail`,

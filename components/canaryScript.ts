@@ -17,15 +17,16 @@
 // read by the docker CLI, over ssh's stdin when the host is `ssh://`) and the verifier through its
 // environment. `create` is built from config alone, so it is known at preview; the image id comes
 // in the environment (SIR_CONVERT_A_LOT_CANARY_IMAGE) and is checked to be a sha256 id first.
+
+import { sshArgs, sshOptionArgs } from "../lib/commands/ssh";
+import { laneLogOpts } from "../lib/daemonLogOpts";
 import { CANARY_CONTAINER_NAME, LABEL_LANE, LABEL_PROFILE, LABEL_REVISION, LABEL_ROLE } from "../lib/projectFacts";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
 import { shellQuote } from "../lib/shellQuote";
-import { sshArgs, sshOptionArgs } from "../lib/commands/ssh";
 import { isSshUrl, parseSshUrl, sshOptionValues } from "../lib/sshTarget";
 import { verifierCliArgs } from "../verify/invocation";
 import { laneEnvironment } from "./laneEnvironment";
 import { serveCommand } from "./serviceLane";
-import { laneLogOpts } from "../lib/daemonLogOpts";
 
 /** The environment variable the canary's image id arrives in. */
 export const CANARY_IMAGE_ENV = "SIR_CONVERT_A_LOT_CANARY_IMAGE";
@@ -99,20 +100,32 @@ function dockerRunWords(args: CanaryScriptArgs): Word[] {
   });
   const logOpts = laneLogOpts(args.daemonLogOpts, args.logMaxSize, args.logMaxFiles);
   return [
-    "run", "--detach", "--name", CANARY_CONTAINER_NAME,
-    "--env-file", "/dev/stdin",
+    "run",
+    "--detach",
+    "--name",
+    CANARY_CONTAINER_NAME,
+    "--env-file",
+    "/dev/stdin",
     ...Object.entries(env).flatMap(([k, v]) => ["--env", `${k}=${v}`]),
     ...args.gpuDevices.flatMap((d) => ["--device", `${d}:${d}:rwm`]),
     ...args.gpuGroups.flatMap((g) => ["--group-add", g]),
     // Empty host port: docker picks a free one on the loopback address (never a lane's port).
-    "--publish", `${args.bindAddress.includes(":") ? `[${args.bindAddress}]` : args.bindAddress}::${args.containerPort}/tcp`,
-    "--volume", `${CANARY_SCRATCH_VOLUME}:${dataDirFor("eval")}`,
-    "--volume", `${args.modelCacheVolumeName}:${args.modelCachePath}`,
-    "--label", `${LABEL_LANE}=canary`,
-    "--label", `${LABEL_PROFILE}=eval`,
-    "--label", `${LABEL_REVISION}=${args.revision}`,
-    "--restart", "no",
-    "--log-driver", "json-file",
+    "--publish",
+    `${args.bindAddress.includes(":") ? `[${args.bindAddress}]` : args.bindAddress}::${args.containerPort}/tcp`,
+    "--volume",
+    `${CANARY_SCRATCH_VOLUME}:${dataDirFor("eval")}`,
+    "--volume",
+    `${args.modelCacheVolumeName}:${args.modelCachePath}`,
+    "--label",
+    `${LABEL_LANE}=canary`,
+    "--label",
+    `${LABEL_PROFILE}=eval`,
+    "--label",
+    `${LABEL_REVISION}=${args.revision}`,
+    "--restart",
+    "no",
+    "--log-driver",
+    "json-file",
     ...Object.entries(logOpts).flatMap(([k, v]) => ["--log-opt", `${k}=${v}`]),
     { shellVar: "image" },
     ...serveCommand("eval"),

@@ -2,9 +2,10 @@
 // Data volumes are protected and retained on delete: no deploy, replacement, lane rename or
 // `pulumi destroy` removes them. Their logical names are the volume names, so they do not move
 // when a lane is renamed or disabled.
-import { LABEL_LANE, LABEL_ROLE, NAMESPACE } from "../lib/projectFacts";
-import * as pulumi from "@pulumi/pulumi";
+
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { LABEL_LANE, LABEL_ROLE, NAMESPACE } from "../lib/projectFacts";
 
 export interface DataVolumesArgs {
   /** lane -> docker volume name. */

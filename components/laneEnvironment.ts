@@ -43,8 +43,5 @@ export function laneEnvironment(args: LaneEnvironmentArgs): Record<string, strin
  * when a policy reads the unknown element itself).
  */
 export function containerEnvs(plain: Record<string, string>, apiKey: pulumi.Input<string>): pulumi.Input<string>[] {
-  return [
-    ...Object.entries(plain).map(([k, v]) => `${k}=${v}`),
-    pulumi.secret(pulumi.interpolate`${API_KEY_ENV}=${apiKey}`),
-  ];
+  return [...Object.entries(plain).map(([k, v]) => `${k}=${v}`), pulumi.secret(pulumi.interpolate`${API_KEY_ENV}=${apiKey}`)];
 }

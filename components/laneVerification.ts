@@ -16,11 +16,12 @@
 // `create` is built from config alone, so it is known at preview (the policy pack reads it there):
 // the evidence folder is `<evidenceRoot>/<lane>-<revision12>/<group>/<UTC time of the run>`, and
 // `latest` next to the runs points at the newest one.
-import { NAMESPACE } from "../lib/projectFacts";
-import * as pulumi from "@pulumi/pulumi";
+
 import * as command from "@pulumi/command";
-import { shellQuote } from "../lib/shellQuote";
+import * as pulumi from "@pulumi/pulumi";
+import { NAMESPACE } from "../lib/projectFacts";
 import { API_KEY_ENV } from "../lib/serviceContract";
+import { shellQuote } from "../lib/shellQuote";
 import { verifierCliArgs } from "../verify/invocation";
 
 export const CHECK_GROUPS = {
@@ -87,9 +88,7 @@ export function verifierCommand(args: LaneVerificationArgs, group: CheckGroup): 
   });
   // The compiled verifier, started directly: no npm (~0.2 s) and no ts-node (~1.5 s) per run.
   // launch.js rebuilds dist/ first when the sources changed since it was built.
-  const verify = ["node", VERIFIER_LAUNCH, VERIFIER_ENTRY, ...flags]
-    .map((arg) => (arg === placeholder ? `"$${RUN_DIR_VAR}"` : shellQuote(arg)))
-    .join(" ");
+  const verify = ["node", VERIFIER_LAUNCH, VERIFIER_ENTRY, ...flags].map((arg) => (arg === placeholder ? `"$${RUN_DIR_VAR}"` : shellQuote(arg))).join(" ");
   return [
     `${RUN_DIR_VAR}=${shellQuote(runs)}/"$(date -u +%Y%m%dT%H%M%SZ)"`,
     `${verify}; status=$?`,

@@ -10,10 +10,11 @@
 // through a session (API >= 1.39). The provider's buildx path instead resolves its builder from
 // the operator's current docker context (docker_buildx_build.go runBuild), so it would build on
 // the laptop whatever `dockerHost` says.
-import { LABEL_REVISION, LABEL_TORCH_VERSION, NAMESPACE } from "../lib/projectFacts";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
+
+import * as path from "node:path";
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { LABEL_REVISION, LABEL_TORCH_VERSION, NAMESPACE } from "../lib/projectFacts";
 
 export interface TorchPins {
   indexUrl: string;

@@ -21,12 +21,13 @@
 // --continue-on-error, deployment_executor.go skips steps that depend on errored ones). dependsOn is no property
 // dependency, so the engine's dependent replacement (step_generator.go
 // calculateDependentReplacements) never replaces prod because eval was replaced.
-import { LABEL_LANE, LABEL_PROFILE, LABEL_REVISION, NAMESPACE } from "../lib/projectFacts";
-import * as pulumi from "@pulumi/pulumi";
+
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { laneLogOpts } from "../lib/daemonLogOpts";
+import { LABEL_LANE, LABEL_PROFILE, LABEL_REVISION, NAMESPACE } from "../lib/projectFacts";
 import { dataDirFor } from "../lib/serviceContract";
 import { containerEnvs, laneEnvironment } from "./laneEnvironment";
-import { laneLogOpts } from "../lib/daemonLogOpts";
 
 export interface ServiceLaneArgs {
   lane: string;
@@ -53,7 +54,6 @@ export interface ServiceLaneArgs {
   startAfter?: pulumi.Resource[];
 }
 
-
 /** The uvicorn entrypoint per profile is chosen by PDM script (no env var selects the profile). */
 export function serveCommand(profile: "prod" | "eval"): string[] {
   return ["pdm", "run", profile === "prod" ? "serve:sir-convert-a-lot" : "serve:sir-convert-a-lot-eval"];
@@ -62,12 +62,7 @@ export function serveCommand(profile: "prod" | "eval"): string[] {
 /** Healthcheck: any non-2xx from /readyz inside the container means unhealthy. */
 export function readyzHealthcheck(containerPort: number): docker.types.input.ContainerHealthcheck {
   return {
-    tests: [
-      "CMD",
-      "python",
-      "-c",
-      `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${containerPort}/readyz', timeout=8)`,
-    ],
+    tests: ["CMD", "python", "-c", `import urllib.request; urllib.request.urlopen('http://127.0.0.1:${containerPort}/readyz', timeout=8)`],
     interval: "30s",
     timeout: "10s",
     retries: 3,

@@ -1,8 +1,8 @@
 // Policy pack config for Configure, built the way the CLI builds it from `--policy-pack-config`:
 // `{"all": <level>, "<policy>": <level> | {"enforcementLevel": <level>, ...properties}}`, checked
 // against the pack's policies and config schemas, with schema defaults filled in.
-import * as fs from "fs";
-import { Level, PackInfo, PolicyConfigMap } from "./analyzerClient";
+import * as fs from "node:fs";
+import type { Level, PackInfo, PolicyConfigMap } from "./analyzerClient";
 
 const LEVELS: Level[] = ["advisory", "mandatory", "remediate", "disabled"];
 
@@ -26,14 +26,22 @@ function typeMatches(schemaType: unknown, value: unknown): boolean {
   const types = Array.isArray(schemaType) ? schemaType : [schemaType];
   return types.some((t) => {
     switch (t) {
-      case "string": return typeof value === "string";
-      case "integer": return Number.isInteger(value);
-      case "number": return typeof value === "number";
-      case "boolean": return typeof value === "boolean";
-      case "array": return Array.isArray(value);
-      case "object": return value !== null && typeof value === "object" && !Array.isArray(value);
-      case "null": return value === null;
-      default: return true;
+      case "string":
+        return typeof value === "string";
+      case "integer":
+        return Number.isInteger(value);
+      case "number":
+        return typeof value === "number";
+      case "boolean":
+        return typeof value === "boolean";
+      case "array":
+        return Array.isArray(value);
+      case "object":
+        return value !== null && typeof value === "object" && !Array.isArray(value);
+      case "null":
+        return value === null;
+      default:
+        return true;
     }
   });
 }
@@ -60,8 +68,12 @@ export function buildPolicyConfig(info: PackInfo, file: PolicyPackConfigFile = {
           continue;
         }
         const schema = p.configProperties[k];
-        if (!schema) throw new Error(`policy pack config ${p.name}: unknown property ${JSON.stringify(k)}; known: ${Object.keys(p.configProperties).join(", ") || "(none)"}`);
-        if (!typeMatches(schema.type, v)) throw new Error(`policy pack config ${p.name}.${k}: ${JSON.stringify(v)} is not of type ${JSON.stringify(schema.type)}`);
+        if (!schema)
+          throw new Error(
+            `policy pack config ${p.name}: unknown property ${JSON.stringify(k)}; known: ${Object.keys(p.configProperties).join(", ") || "(none)"}`,
+          );
+        if (!typeMatches(schema.type, v))
+          throw new Error(`policy pack config ${p.name}.${k}: ${JSON.stringify(v)} is not of type ${JSON.stringify(schema.type)}`);
         properties[k] = v;
       }
     }

@@ -1,11 +1,12 @@
 // One policy run over recorded registrations, in the engine's order: GetAnalyzerInfo, Configure,
 // Analyze for every resource, AnalyzeStack once; then the gate's engine-side checks and the report.
-import type { RecordedResource } from "./mockRun";
-import { AnalyzerClient, Diagnostic, PackInfo, PolicyConfigMap } from "./analyzerClient";
-import { buildPolicyConfig, PolicyPackConfigFile } from "./analyzerConfig";
+
+import type { AnalyzerClient, Diagnostic, PackInfo, PolicyConfigMap } from "./analyzerClient";
+import { buildPolicyConfig, type PolicyPackConfigFile } from "./analyzerConfig";
 import { gateChecks } from "./analyzerGateChecks";
 import { formatReport, isBlocking } from "./analyzerReport";
 import { analyzeRequest, analyzeStackRequest, indexByUrn } from "./analyzerRequests";
+import type { RecordedResource } from "./mockRun";
 
 export interface GateResult {
   info: PackInfo;
@@ -52,6 +53,14 @@ export async function runGate(
   diagnostics.push(...gateChecks(resources, config));
   const subjects = new Map(resources.map((r) => [r.urn, { type: r.type, name: r.name }]));
   const undecided = undecidedMandatory(diagnostics, config);
-  const report = formatReport({ packName: info.name, packVersion: info.version, packSource: opts.packSource ?? "policy", diagnostics, subjects, undecided, previewCase: opts.previewCase });
+  const report = formatReport({
+    packName: info.name,
+    packVersion: info.version,
+    packSource: opts.packSource ?? "policy",
+    diagnostics,
+    subjects,
+    undecided,
+    previewCase: opts.previewCase,
+  });
   return { info, config, diagnostics, report, undecided, refused: diagnostics.some(isBlocking) || undecided.length > 0 };
 }

@@ -2,11 +2,12 @@
 // hands the pack's own code (policy/policies/gateOnly.ts) what the registrations show
 // (retainOnDelete, secret markers) and reports its findings under the pack policy they complete,
 // at that policy's configured level. No policy decision is made here.
+
+import { gateOnlyFindings, type RegistrationFacts } from "../policy/policies/gateOnly";
+import type { StackResourceView } from "../policy/policies/model";
+import type { Diagnostic, PolicyConfigMap } from "./analyzerClient";
 import type { RecordedResource } from "./mockRun";
 import { unwrapSecrets } from "./mockRun";
-import { gateOnlyFindings, RegistrationFacts } from "../policy/policies/gateOnly";
-import { StackResourceView } from "../policy/policies/model";
-import { Diagnostic, PolicyConfigMap } from "./analyzerClient";
 
 export const GATE_PACK = "policy-check-gate";
 
@@ -16,10 +17,13 @@ export function stackViews(resources: RecordedResource[]): Map<StackResourceView
   const out = new Map<StackResourceView, RecordedResource>();
   for (const r of resources) {
     const v: StackResourceView = {
-      type: r.type, name: r.name, urn: r.urn,
-      props: unwrapSecrets(r.inputs) as Record<string, any>,
+      type: r.type,
+      name: r.name,
+      urn: r.urn,
+      props: unwrapSecrets(r.inputs) as Record<string, unknown>,
       opts: { protect: r.options.protect },
-      dependencies: [], propertyDependencies: {},
+      dependencies: [],
+      propertyDependencies: {},
     };
     views.set(r.urn, v);
     out.set(v, r);
@@ -42,7 +46,15 @@ export function gateChecks(resources: RecordedResource[], config: PolicyConfigMa
   for (const f of gateOnlyFindings(facts)) {
     const level = config[f.policy]?.level ?? "mandatory";
     if (level === "disabled") continue;
-    out.push({ policyName: f.policy, policyPackName: GATE_PACK, policyPackVersion: "0", description: f.description, message: `${f.description}\n${f.message}`, level, urn: f.urn });
+    out.push({
+      policyName: f.policy,
+      policyPackName: GATE_PACK,
+      policyPackVersion: "0",
+      description: f.description,
+      message: `${f.description}\n${f.message}`,
+      level,
+      urn: f.urn,
+    });
   }
   return out;
 }

@@ -2,8 +2,8 @@
 // `pulumi-analyzer-policy` plugin resolves `@pulumi/pulumi/cmd/run-policy-pack` from the pack
 // directory and runs `node <run-policy-pack> <engine-address> .` with the pack directory as cwd;
 // the pack serves the Analyzer gRPC API on 127.0.0.1 and prints its port as the first stdout line.
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as path from "node:path";
 
 export interface PolicyPackProcess {
   port: number;

@@ -1,11 +1,12 @@
 // The Analyzer protocol's runtime pieces, loaded from the copies @pulumi/pulumi's generated stubs
 // use (one @grpc/grpc-js and one google-protobuf instance, so messages and credentials match).
-import * as path from "path";
+
+import * as path from "node:path";
 import type * as grpcTypes from "@grpc/grpc-js";
+import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
+import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import type * as emptyTypes from "google-protobuf/google/protobuf/empty_pb";
 import type * as structTypes from "google-protobuf/google/protobuf/struct_pb";
-import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
-import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 
 const stubDir = path.dirname(require.resolve("@pulumi/pulumi/proto/analyzer_grpc_pb"));
 
@@ -17,4 +18,4 @@ function fromStubs<T>(id: string): T {
 export const grpc = fromStubs<typeof grpcTypes>("@grpc/grpc-js");
 export const Struct = fromStubs<typeof structTypes>("google-protobuf/google/protobuf/struct_pb").Struct;
 export const Empty = fromStubs<typeof emptyTypes>("google-protobuf/google/protobuf/empty_pb").Empty;
-export { analyzerPb, analyzerGrpc };
+export { analyzerGrpc, analyzerPb };

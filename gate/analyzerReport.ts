@@ -1,6 +1,6 @@
 // Prints policy diagnostics the way `pulumi preview` lists them under "Policies:" and decides the
 // outcome: any mandatory (or remediate) violation fails the run.
-import { Diagnostic } from "./analyzerClient";
+import type { Diagnostic } from "./analyzerClient";
 
 export interface ReportInput {
   packName: string;
@@ -36,7 +36,9 @@ export function formatReport(r: ReportInput): string {
   const advisory = r.diagnostics.length - mandatory;
   lines.push("", `${mandatory} mandatory and ${advisory} advisory policy violation${r.diagnostics.length === 1 ? "" : "s"}.`);
   if (undecided.length) {
-    lines.push(`${undecided.length} mandatory polic${undecided.length === 1 ? "y" : "ies"} could not decide at this preview (a value they read is unknown until up): ${undecided.join(", ")}.`);
+    lines.push(
+      `${undecided.length} mandatory polic${undecided.length === 1 ? "y" : "ies"} could not decide at this preview (a value they read is unknown until up): ${undecided.join(", ")}.`,
+    );
   }
   return lines.join("\n");
 }

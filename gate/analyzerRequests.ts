@@ -1,13 +1,14 @@
 // Turns recorded resource registrations into Analyzer requests exactly as the engine marshals them:
 // inputs keep secrets and unknowns (internal `__` keys dropped), options include protect and
 // friends, provider resources are attached, and stack requests carry parent and dependencies.
-import type { RecordedResource } from "./mockRun";
+
 import { analyzerPb, Struct } from "./analyzerProto";
+import type { RecordedResource } from "./mockRun";
 
 /** Go duration ("5m", "1h30m", "90s", "250ms") to seconds, as the engine sends custom timeouts. */
 export function durationSeconds(text: string | undefined): number {
   if (!text) return 0;
-  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6, "µs": 1e-6, ns: 1e-9 };
+  const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001, us: 1e-6, µs: 1e-6, ns: 1e-9 };
   let total = 0;
   const re = /(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)/g;
   let consumed = 0;

@@ -2,12 +2,13 @@
 // providers) and records every resource registration as the engine would see it: type, URN,
 // serialized inputs (secrets stay secret), options, parent, provider and dependencies.
 // Used by the tests and by the offline policy gate (`npm run policy:check`).
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
 
@@ -299,7 +300,11 @@ export async function runProgramUnderMocks(opts: MockRunOptions): Promise<MockRu
     monitor.registerResource = async (req: RegisterRequest, callback: (err: unknown, resp: unknown) => void) => {
       // Providers and components have no provider-computed outputs the program reads.
       opts.onRequest?.({ type: req.getType(), name: req.getName(), parent: req.getParent(), deleteBeforeReplace: req.getDeletebeforereplace() });
-      replacing = previewCase !== undefined && req.getCustom() && !req.getType().startsWith("pulumi:providers:") && replacedAtPreview(previewCase, req.getType(), req.getObject()?.toJavaScript() ?? {});
+      replacing =
+        previewCase !== undefined &&
+        req.getCustom() &&
+        !req.getType().startsWith("pulumi:providers:") &&
+        replacedAtPreview(previewCase, req.getType(), req.getObject()?.toJavaScript() ?? {});
       await register(req, (err: unknown, resp: unknown) => {
         if (!err && resp) {
           const recorded = record(req, (resp as { getUrn(): string }).getUrn());

@@ -5,19 +5,20 @@
 // policy pack the way the engine does, sends every registration through the Analyzer gRPC API and
 // prints violations like `pulumi preview`. It fails when a mandatory policy is violated or could not
 // decide at a preview. Exit 0: passed; 1: refused; 2: usage error or the gate itself failed.
-import { DEFAULT_STACK, NAMESPACE } from "../lib/projectFacts";
-import * as fs from "fs";
-import * as path from "path";
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../lib/config/load";
+import { DEFAULT_STACK, NAMESPACE } from "../lib/projectFacts";
 import { describeError, OpsError } from "../ops/tool/error";
-import { PREVIEW_CASES, PreviewCase, readStackConfig, RecordedResource, runProgramUnderMocks } from "./mockRun";
-import { createScratchCheckout } from "./scratchCheckout";
 import { AnalyzerClient } from "./analyzerClient";
-import { PolicyPackConfigFile, readPolicyConfigFile } from "./analyzerConfig";
-import { GateResult, runGate } from "./analyzerGate";
+import { type PolicyPackConfigFile, readPolicyConfigFile } from "./analyzerConfig";
+import { type GateResult, runGate } from "./analyzerGate";
 import { startPolicyPack } from "./analyzerPack";
+import { PREVIEW_CASES, type PreviewCase, type RecordedResource, readStackConfig, runProgramUnderMocks } from "./mockRun";
 import { stackPolicyConfigFile } from "./policyPackArgs";
+import { createScratchCheckout } from "./scratchCheckout";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 export const PACK_DIR = path.join(PROJECT_DIR, "policy");
@@ -51,7 +52,10 @@ function program(): Command {
 }
 
 /** Parses the flags. Throws CommanderError (help: exit 0; usage error: exit 2). */
-export function parseArgs(argv: string[], out: { log(s: string): void; err(s: string): void } = { log: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): PolicyCheckOptions {
+export function parseArgs(
+  argv: string[],
+  out: { log(s: string): void; err(s: string): void } = { log: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
+): PolicyCheckOptions {
   const cmd = program().configureOutput({ writeOut: out.log, writeErr: out.err });
   cmd.parse(argv, { from: "user" });
   const o = cmd.opts<{ stack: string; policyPackConfig?: string; source?: string; pack: string; preview?: string }>();
@@ -73,18 +77,30 @@ export function parseArgs(argv: string[], out: { log(s: string): void; err(s: st
 /** Runs the program under mocks with the stack's committed config and the given source checkout. */
 export async function recordStack(opts: PolicyCheckOptions, previewCase: PreviewCase = "unchanged"): Promise<RecordedResource[]> {
   const stackFile = path.join(opts.programDir, `Pulumi.${opts.stack}.yaml`);
-  if (!fs.existsSync(stackFile)) throw new OpsError(`no stack config ${path.relative(process.cwd(), stackFile)}`, "pass --stack <name> of a stack created with npm run init", 2);
+  if (!fs.existsSync(stackFile))
+    throw new OpsError(`no stack config ${path.relative(process.cwd(), stackFile)}`, "pass --stack <name> of a stack created with npm run init", 2);
   const { config, secretKeys } = readStackConfig(opts.programDir, opts.stack);
   const scratch = opts.sourceDir ? undefined : createScratchCheckout();
   try {
     const source = JSON.parse(config[`${NS}:source`] ?? "{}") as Record<string, unknown>;
     config[`${NS}:source`] = JSON.stringify({ ...source, path: opts.sourceDir ?? scratch!.dir });
-    const { resources } = await runProgramUnderMocks({ programDir: opts.programDir, stack: opts.stack, config, secretConfigKeys: secretKeys, preview: true, previewCase });
+    const { resources } = await runProgramUnderMocks({
+      programDir: opts.programDir,
+      stack: opts.stack,
+      config,
+      secretConfigKeys: secretKeys,
+      preview: true,
+      previewCase,
+    });
     return resources;
   } catch (err) {
     const message = (err as Error).message ?? "";
     if (err instanceof ConfigError || /Invalid stack configuration/.test(message)) {
-      throw new OpsError(message, `fix the keys named above in Pulumi.${opts.stack}.yaml (npm run pulumi -- config set ...), then run npm run policy:check again`, 1);
+      throw new OpsError(
+        message,
+        `fix the keys named above in Pulumi.${opts.stack}.yaml (npm run pulumi -- config set ...), then run npm run policy:check again`,
+        1,
+      );
     }
     throw err;
   } finally {
@@ -107,7 +123,8 @@ export async function checkPreviews(
     }
     return results;
   } catch (err) {
-    if (/policy pack config/.test((err as Error).message)) throw new OpsError((err as Error).message, "fix the policy pack config file (docs/policy.md lists every policy and its settings)", 2);
+    if (/policy pack config/.test((err as Error).message))
+      throw new OpsError((err as Error).message, "fix the policy pack config file (docs/policy.md lists every policy and its settings)", 2);
     throw new Error(`${(err as Error).message}\npolicy pack output:\n${pack.output()}`);
   } finally {
     client.close();
@@ -125,19 +142,30 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    if (opts.sourceDir && !fs.existsSync(opts.sourceDir)) throw new OpsError(`--source ${opts.sourceDir} does not exist`, "pass the path of a checkout of the service repository, or leave --source out to use a scratch checkout", 2);
+    if (opts.sourceDir && !fs.existsSync(opts.sourceDir))
+      throw new OpsError(
+        `--source ${opts.sourceDir} does not exist`,
+        "pass the path of a checkout of the service repository, or leave --source out to use a scratch checkout",
+        2,
+      );
     let policyConfig: PolicyPackConfigFile | undefined;
     if (opts.policyConfigFile) {
       try {
         policyConfig = readPolicyConfigFile(opts.policyConfigFile);
       } catch (err) {
-        throw new OpsError(`policy pack config ${opts.policyConfigFile}: ${(err as Error).message}`, "give a JSON object of policy names to levels or settings (docs/policy.md)", 2);
+        throw new OpsError(
+          `policy pack config ${opts.policyConfigFile}: ${(err as Error).message}`,
+          "give a JSON object of policy names to levels or settings (docs/policy.md)",
+          2,
+        );
       }
     }
     const previews = [];
     for (const previewCase of opts.previewCases ?? PREVIEW_CASES) {
       const resources = await recordStack(opts, previewCase);
-      console.log(`Recorded ${resources.length} resources of stack ${opts.stack} under mocks at the ${previewCase} preview${opts.sourceDir ? "" : " (scratch source checkout)"}.`);
+      console.log(
+        `Recorded ${resources.length} resources of stack ${opts.stack} under mocks at the ${previewCase} preview${opts.sourceDir ? "" : " (scratch source checkout)"}.`,
+      );
       previews.push({ previewCase, resources });
     }
     const results = await checkPreviews(previews, opts.packDir, policyConfig);
@@ -145,11 +173,15 @@ export async function main(argv: string[]): Promise<number> {
     const refused = results.filter((r) => r.refused);
     if (refused.length) {
       const undecided = [...new Set(refused.flatMap((r) => r.undecided))];
-      console.error(describeError(new OpsError(
-        `the stack is refused at the ${refused.map((r) => r.report.match(/preview: ([\w-]+)/)?.[1] ?? "?").join(", ")} preview${refused.length === 1 ? "" : "s"}` +
-          (undecided.length ? ` (mandatory policies that could not decide: ${undecided.join(", ")})` : ""),
-        "fix each mandatory violation listed above; a policy that could not decide read a value unknown at preview, so build that value from config (docs/policy.md#what-happens-at-preview-and-at-up)",
-      )));
+      console.error(
+        describeError(
+          new OpsError(
+            `the stack is refused at the ${refused.map((r) => r.report.match(/preview: ([\w-]+)/)?.[1] ?? "?").join(", ")} preview${refused.length === 1 ? "" : "s"}` +
+              (undecided.length ? ` (mandatory policies that could not decide: ${undecided.join(", ")})` : ""),
+            "fix each mandatory violation listed above; a policy that could not decide read a value unknown at preview, so build that value from config (docs/policy.md#what-happens-at-preview-and-at-up)",
+          ),
+        ),
+      );
     }
     return refused.length ? 1 : 0;
   } catch (err) {

@@ -1,8 +1,8 @@
 // Which policy pack (and pack config) every pulumi preview/up of this project runs with: the pack
 // in `policy/`, plus `policy/config.<stack>.json` when that file exists (where a recorded decision,
 // e.g. an eval CPU decision, is named). Deploy, preview, rollback and the offline gate share it.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export const POLICY_PACK_DIR = "policy";
 

@@ -1,9 +1,9 @@
 // A throwaway git checkout standing in for the service repository, for running the program
 // offline (tests, the policy gate) where the real checkout is not present.
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 
 export interface ScratchCheckout {
   dir: string;
@@ -22,8 +22,7 @@ export function createScratchCheckout(prefix = "sir-convert-a-lot-src-"): Scratc
     GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
     GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
   };
-  const git = (...args: string[]) =>
-    execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
+  const git = (...args: string[]) => execFileSync("git", ["-C", dir, ...args], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
   git("init", "--quiet", "--initial-branch=main");
   fs.writeFileSync(path.join(dir, "Dockerfile"), "FROM python:3.11-slim\n");
   git("add", "Dockerfile");

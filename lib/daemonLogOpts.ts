@@ -72,13 +72,18 @@ export interface LogOptsConfig {
  * no log-opts replacement, else the `error:` / `what to do:` texts.
  */
 export async function checkDaemonLogOpts(docker: DockerRunner, cfg: LogOptsConfig, namespace: string): Promise<{ message: string; hint: string } | undefined> {
-  const names = Object.values(cfg.lanes).filter((l) => l.enabled).map((l) => l.containerName);
+  const names = Object.values(cfg.lanes)
+    .filter((l) => l.enabled)
+    .map((l) => l.containerName);
   const declared = laneLogOpts(cfg.container.daemonLogOpts, cfg.container.logMaxSize, cfg.container.logMaxFiles);
   let drift: LogOptsDrift | undefined;
   try {
     drift = await findLogOptsDrift(docker, names, declared);
   } catch (err) {
-    return { message: `could not read the lanes' log config on the docker host: ${(err as Error).message}`, hint: `check that \`${docker.where}\` can run docker container inspect` };
+    return {
+      message: `could not read the lanes' log config on the docker host: ${(err as Error).message}`,
+      hint: `check that \`${docker.where}\` can run docker container inspect`,
+    };
   }
   return drift ? describeLogOptsDrift(drift, namespace) : undefined;
 }

@@ -1,7 +1,7 @@
 // Facts about a local git checkout (HEAD commit, uncommitted changes), read with the git CLI: the
 // one git HEAD reader of the project (the program's config check and the operator tools' deploy
 // and rollback both use readHead).
-import { execFileSync } from "child_process";
+import { execFileSync } from "node:child_process";
 
 export interface CheckoutState {
   head: string;

@@ -1,8 +1,8 @@
 // The project directory (the one holding Pulumi.yaml), found upwards from a module's own folder,
 // so code finds the project the same way whether it runs from TypeScript sources (ts-node, jest)
 // or from the compiled JavaScript in dist/.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 
 export function projectRoot(fromDir: string): string {
   for (let dir = fromDir, i = 0; i < 32; i++) {

@@ -13,4 +13,3 @@ export const API_KEY_ENV = "SIR_CONVERT_A_LOT_API_KEY";
 
 /** The key the service falls back to when none is set; never acceptable in a deploy. */
 export const SERVICE_FALLBACK_API_KEY = "dev-only-key";
-

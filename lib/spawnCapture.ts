@@ -4,7 +4,7 @@
 // throwing. The operator tools' runner (ops/tool/runCommand.ts) and the verifier's host runner
 // (verify/host/runner.ts: own process group, tracked by the reaper, SIGKILL of the group at the
 // timeout) are thin layers over it.
-import { ChildProcess, spawn, StdioOptions } from "child_process";
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 
 export interface CaptureOptions {
   env: NodeJS.ProcessEnv;
@@ -54,11 +54,14 @@ export function spawnCapture(file: string, args: readonly string[], opts: Captur
     const timer =
       opts.timeoutMs === undefined
         ? undefined
-        : setTimeout(() => {
-            timedOut = true;
-            if (opts.onTimeout) opts.onTimeout(child);
-            else child.kill("SIGTERM");
-          }, Math.max(1, opts.timeoutMs));
+        : setTimeout(
+            () => {
+              timedOut = true;
+              if (opts.onTimeout) opts.onTimeout(child);
+              else child.kill("SIGTERM");
+            },
+            Math.max(1, opts.timeoutMs),
+          );
     child.on("error", (err: NodeJS.ErrnoException) => {
       spawnError ??= err;
     });

@@ -26,8 +26,11 @@ export function parseSshUrl(url: string): SshTarget {
   if (parsed.password) throw new Error(`passwords are not supported in ${url} (use keys; ssh runs in batch mode)`);
   const host = parsed.hostname.replace(/^\[|\]$/g, "");
   const user = decodeURIComponent(parsed.username);
-  if (user.startsWith("-") || host.startsWith("-")) throw new Error(`the ssh ${user.startsWith("-") ? "user" : "host"} in ${url} begins with "-" (ssh would read it as an option)`);
-  if (/[\s\0-\x1f\x7f@]/.test(user) || /[\s\0-\x1f\x7f]/.test(host)) throw new Error(`the ssh user or host in ${url} holds whitespace, control characters or "@"`);
+  if (user.startsWith("-") || host.startsWith("-"))
+    throw new Error(`the ssh ${user.startsWith("-") ? "user" : "host"} in ${url} begins with "-" (ssh would read it as an option)`);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refuses control characters in the ssh user and host (they would reach ssh's argv)
+  if (/[\s\0-\x1f\x7f@]/.test(user) || /[\s\0-\x1f\x7f]/.test(host))
+    throw new Error(`the ssh user or host in ${url} holds whitespace, control characters or "@"`);
   return { destination: user ? `${user}@${host}` : host, port: parsed.port ? Number(parsed.port) : undefined, display: url };
 }
 
@@ -54,7 +57,7 @@ export function unsafeSshOption(option: string): string | undefined {
   const name = option.slice(0, at).toLowerCase();
   const value = option.slice(at + 1).trim();
   const rule = UNSAFE_OPTIONS.find((r) => r.name === name);
-  return rule && rule.unsafe(value) ? `${option.slice(0, at)}=${value} ${rule.why}` : undefined;
+  return rule?.unsafe(value) ? `${option.slice(0, at)}=${value} ${rule.why}` : undefined;
 }
 
 /**

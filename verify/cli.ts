@@ -1,13 +1,14 @@
 // CLI entry (`npm run verify -- ...`): parse flags, run one lane, print one line per failed check, and
 // exit 0 only when every selected check passed. SIGINT/SIGTERM close the SSH tunnel before exiting.
-import { gpuChecksRunHere, UsageError, USAGE, parseCliArgs } from "./cliArgs";
+
 import { HelpRequested } from "../ops/tool/shell";
+import { gpuChecksRunHere, parseCliArgs, USAGE, UsageError } from "./cliArgs";
 import { Redactor } from "./redact";
 import { runVerification } from "./run";
 import { killAllTracked } from "./ssh/cleanup";
 
 async function main(): Promise<number> {
-  let options;
+  let options: ReturnType<typeof parseCliArgs>;
   try {
     options = parseCliArgs(process.argv.slice(2), process.env);
   } catch (error) {

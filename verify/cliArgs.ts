@@ -1,6 +1,6 @@
 // Command-line parsing for `npm run verify`. The API key is never taken from argv: only the name of the
 // environment variable that holds it.
-import { HelpRequested, parseToolArgs, toolHelp, type ToolSpec } from "../ops/tool/shell";
+import { HelpRequested, parseToolArgs, type ToolSpec, toolHelp } from "../ops/tool/shell";
 import { DEFAULT_API_KEY_ENV, SSH_OPTS_ENV, type VerificationOptions } from "./options";
 import { sshOptionsFromEnv } from "./ssh/target";
 import { CHECK_NAMES, type CheckName, type Profile } from "./types";
@@ -12,7 +12,10 @@ export const VERIFY_URL_SPEC: ToolSpec = {
     { flags: "--service-url <url>", description: "the lane's base URL as seen from where it runs (with --via: as seen from that SSH host); required" },
     { flags: "--profile <profile>", description: "the lane's profile, prod or eval; required" },
     { flags: "--expected-revision <sha>", description: "the git revision the service must report; required" },
-    { flags: "--api-key-env <name>", description: `environment variable holding the API key (default ${DEFAULT_API_KEY_ENV}; the key is never taken from argv)` },
+    {
+      flags: "--api-key-env <name>",
+      description: `environment variable holding the API key (default ${DEFAULT_API_KEY_ENV}; the key is never taken from argv)`,
+    },
     { flags: "--api-key <key>", description: "refused: the key never goes on the command line", hidden: true },
     { flags: "--checks <list>", description: `comma-separated checks to run (${CHECK_NAMES.join(",")}; default all)` },
     { flags: "--container <name>", description: "lane container (default sir_convert_a_lot_<profile>)" },
@@ -24,9 +27,12 @@ export const VERIFY_URL_SPEC: ToolSpec = {
     { flags: "--min-job-seconds <n>", description: "submit a job only with n s left (default 15, at most timeout/10)" },
     { flags: "--gpu-idle-wait-seconds <n>", description: "wait up to n s for other GPU work to end before a GPU job (default 120)" },
     { flags: "--lane <name>", description: "label for progress and evidence (default the profile)" },
-    { flags: "--via <ssh-url>", description: "ssh://[user@]host[:port]: tunnel HTTP and run host probes (docker, rocm-smi) over SSH; without it they run on this machine" },
+    {
+      flags: "--via <ssh-url>",
+      description: "ssh://[user@]host[:port]: tunnel HTTP and run host probes (docker, rocm-smi) over SSH; without it they run on this machine",
+    },
     { flags: "--ssh-opt <Key=Value>", description: `extra ssh -o option, repeatable (also ${SSH_OPTS_ENV}, space-separated)`, repeatable: true },
-    { flags: "--docker-command <command>", description: "how to run docker on the host, e.g. \"sudo -n docker\" (default docker)" },
+    { flags: "--docker-command <command>", description: 'how to run docker on the host, e.g. "sudo -n docker" (default docker)' },
     { flags: "--gpu-lock-file <path>", description: "take turns on the GPU with other verifier runs using the same file" },
     { flags: "--max-json-bytes <n>", description: "body cap of JSON/text/metrics routes (default 1048576)" },
     { flags: "--max-artifact-bytes <n>", description: "body cap of conversion results and artifacts (default 67108864)" },
@@ -49,7 +55,31 @@ export const USAGE = toolHelp(VERIFY_URL_SPEC);
 
 export class UsageError extends Error {}
 
-type CliValues = Partial<Record<"serviceUrl" | "profile" | "expectedRevision" | "apiKeyEnv" | "apiKey" | "checks" | "container" | "dataDir" | "torchVersion" | "evidenceDir" | "timeoutSeconds" | "pollIntervalMs" | "minJobSeconds" | "gpuIdleWaitSeconds" | "lane" | "via" | "dockerCommand" | "gpuLockFile" | "maxJsonBytes" | "maxArtifactBytes", string>> & { sshOpt?: string[] };
+type CliValues = Partial<
+  Record<
+    | "serviceUrl"
+    | "profile"
+    | "expectedRevision"
+    | "apiKeyEnv"
+    | "apiKey"
+    | "checks"
+    | "container"
+    | "dataDir"
+    | "torchVersion"
+    | "evidenceDir"
+    | "timeoutSeconds"
+    | "pollIntervalMs"
+    | "minJobSeconds"
+    | "gpuIdleWaitSeconds"
+    | "lane"
+    | "via"
+    | "dockerCommand"
+    | "gpuLockFile"
+    | "maxJsonBytes"
+    | "maxArtifactBytes",
+    string
+  >
+> & { sshOpt?: string[] };
 
 /** Parses the one-URL mode's flags; throws HelpRequested for --help and UsageError for anything wrong. */
 export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): VerificationOptions {
@@ -86,7 +116,27 @@ export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv): V
   return fromValues(values as Values, env);
 }
 
-type StringFlag = "service-url" | "profile" | "expected-revision" | "api-key-env" | "api-key" | "checks" | "container" | "data-dir" | "torch-version" | "evidence-dir" | "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds" | "lane" | "via" | "docker-command" | "gpu-lock-file" | "max-json-bytes" | "max-artifact-bytes";
+type StringFlag =
+  | "service-url"
+  | "profile"
+  | "expected-revision"
+  | "api-key-env"
+  | "api-key"
+  | "checks"
+  | "container"
+  | "data-dir"
+  | "torch-version"
+  | "evidence-dir"
+  | "timeout-seconds"
+  | "poll-interval-ms"
+  | "min-job-seconds"
+  | "gpu-idle-wait-seconds"
+  | "lane"
+  | "via"
+  | "docker-command"
+  | "gpu-lock-file"
+  | "max-json-bytes"
+  | "max-artifact-bytes";
 type Values = Partial<Record<StringFlag, string>> & { "ssh-opt"?: string[] };
 
 function fromValues(values: Values, env: NodeJS.ProcessEnv): VerificationOptions {
@@ -103,7 +153,10 @@ function fromValues(values: Values, env: NodeJS.ProcessEnv): VerificationOptions
   const keyEnv = values["api-key-env"] ?? DEFAULT_API_KEY_ENV;
   const apiKey = env[keyEnv];
   if (apiKey === undefined || apiKey === "") throw new UsageError(`environment variable ${keyEnv} (the API key) is not set`);
-  const number = (name: "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds" | "max-json-bytes" | "max-artifact-bytes", allowZero = false): number | undefined => {
+  const number = (
+    name: "timeout-seconds" | "poll-interval-ms" | "min-job-seconds" | "gpu-idle-wait-seconds" | "max-json-bytes" | "max-artifact-bytes",
+    allowZero = false,
+  ): number | undefined => {
     const raw = values[name];
     if (raw === undefined) return undefined;
     const n = Number(raw);
@@ -112,7 +165,10 @@ function fromValues(values: Values, env: NodeJS.ProcessEnv): VerificationOptions
   };
   let checks: CheckName[] | undefined;
   if (values.checks !== undefined) {
-    checks = values.checks.split(",").map((c) => c.trim()).filter((c) => c !== "") as CheckName[];
+    checks = values.checks
+      .split(",")
+      .map((c) => c.trim())
+      .filter((c) => c !== "") as CheckName[];
     const unknown = checks.filter((c) => !CHECK_NAMES.includes(c));
     if (unknown.length > 0 || checks.length === 0) throw new UsageError(`--checks: unknown or empty (${unknown.join(",")}); use ${CHECK_NAMES.join(",")}`);
   }

@@ -2,7 +2,10 @@
 
 export class Deadline {
   readonly at: number;
-  constructor(readonly totalMs: number, now: number = Date.now()) {
+  constructor(
+    readonly totalMs: number,
+    now: number = Date.now(),
+  ) {
     this.at = now + totalMs;
   }
   remainingMs(): number {
@@ -33,7 +36,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** Bounded exponential backoff: 100 ms, 200 ms, 400 ms ... capped at `maxMs`. */
 export class Backoff {
   private attempt = 0;
-  constructor(private readonly initialMs = 100, private readonly maxMs = 1000) {}
+  constructor(
+    private readonly initialMs = 100,
+    private readonly maxMs = 1000,
+  ) {}
   next(): number {
     const ms = Math.min(this.maxMs, this.initialMs * 2 ** this.attempt);
     this.attempt += 1;

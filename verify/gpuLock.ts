@@ -227,15 +227,18 @@ export class GpuLock {
       if (newer || parseHolder(readOr(mine, ""))?.token !== token) lost = `generation ${newer ? newer.n : "file"} replaced ours`;
       return lost === undefined;
     };
-    const renew = setInterval(() => {
-      if (!stillMine()) return;
-      const now = new Date();
-      try {
-        fs.utimesSync(mine, now, now);
-      } catch {
-        lost = "our lock file disappeared";
-      }
-    }, Math.max(10, Math.floor(leaseMs / 4)));
+    const renew = setInterval(
+      () => {
+        if (!stillMine()) return;
+        const now = new Date();
+        try {
+          fs.utimesSync(mine, now, now);
+        } catch {
+          lost = "our lock file disappeared";
+        }
+      },
+      Math.max(10, Math.floor(leaseMs / 4)),
+    );
     renew.unref();
     return {
       release: () => {

@@ -27,19 +27,28 @@ export interface VerifierInvocation {
 
 export function verifierCliArgs(inv: VerifierInvocation): string[] {
   const args = [
-    "--service-url", inv.serviceUrl,
-    "--profile", inv.profile,
+    "--service-url",
+    inv.serviceUrl,
+    "--profile",
+    inv.profile,
     ...(inv.lane ? ["--lane", inv.lane] : []),
-    "--expected-revision", inv.expectedRevision,
-    "--api-key-env", API_KEY_ENV,
+    "--expected-revision",
+    inv.expectedRevision,
+    "--api-key-env",
+    API_KEY_ENV,
     ...(inv.checks ? ["--checks", inv.checks.join(",")] : []),
-    "--container", inv.container,
-    "--data-dir", inv.dataDir,
-    "--torch-version", inv.torchVersion,
-    "--evidence-dir", inv.evidenceDir,
+    "--container",
+    inv.container,
+    "--data-dir",
+    inv.dataDir,
+    "--torch-version",
+    inv.torchVersion,
+    "--evidence-dir",
+    inv.evidenceDir,
     ...(inv.timeoutSeconds !== undefined ? ["--timeout-seconds", String(inv.timeoutSeconds)] : []),
     // Lanes verify in parallel; their GPU jobs take turns so GPU-use samples belong to one job.
-    "--gpu-lock-file", path.posix.join(inv.evidenceRoot, "gpu.lock"),
+    "--gpu-lock-file",
+    path.posix.join(inv.evidenceRoot, "gpu.lock"),
   ];
   if (isSshUrl(inv.dockerHost)) {
     args.push("--via", inv.dockerHost);

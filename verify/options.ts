@@ -1,12 +1,13 @@
 // Verification options (the library's input) and their resolution to a complete, validated config.
-import { containerNameFor, REVISION_PREFIX } from "../lib/projectFacts";
+
 import path from "node:path";
+import { containerNameFor, REVISION_PREFIX } from "../lib/projectFacts";
 import { projectRoot } from "../lib/projectRoot";
-import { CHECK_NAMES, type CheckName, type Profile, PROFILES } from "./types";
-import type { GpuLock } from "./gpuLock";
-import { DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_JSON_BYTES } from "./http/client";
 import { API_KEY_ENV, dataDirFor } from "../lib/serviceContract";
+import type { GpuLock } from "./gpuLock";
 import { childEnvironment } from "./host/childEnv";
+import { DEFAULT_MAX_ARTIFACT_BYTES, DEFAULT_MAX_JSON_BYTES } from "./http/client";
+import { CHECK_NAMES, type CheckName, PROFILES, type Profile } from "./types";
 
 export const DEFAULT_API_KEY_ENV = API_KEY_ENV;
 export const SSH_OPTS_ENV = "SIR_CONVERT_A_LOT_VERIFY_SSH_OPTS";
@@ -93,13 +94,17 @@ export interface ResolvedOptions {
 export class OptionsError extends Error {}
 
 export function utcStamp(date: Date = new Date()): string {
-  return date.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
 }
 
 /** A body cap: a whole number of bytes from 1 KiB to 4 GiB. */
 function byteCap(name: string, value: number | undefined, fallback: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1024 || v > 4 * 1024 ** 3) throw new OptionsError(`--${name}: expected a whole number of bytes from 1024 to 4294967296, saw ${v}`);
+  if (!Number.isInteger(v) || v < 1024 || v > 4 * 1024 ** 3)
+    throw new OptionsError(`--${name}: expected a whole number of bytes from 1024 to 4294967296, saw ${v}`);
   return v;
 }
 

@@ -12,7 +12,9 @@ export const REDACTED = "[REDACTED]";
 function base64Fragments(secret: Buffer): string[] {
   const out: string[] = [];
   for (let offset = 0; offset < 3; offset++) {
-    const encoded = Buffer.concat([Buffer.alloc(offset), secret]).toString("base64").replace(/=+$/, "");
+    const encoded = Buffer.concat([Buffer.alloc(offset), secret])
+      .toString("base64")
+      .replace(/=+$/, "");
     const start = [0, 2, 3][offset] as number;
     const total = offset + secret.length;
     const end = encoded.length - (total % 3 === 0 ? 0 : 1);

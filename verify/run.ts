@@ -2,23 +2,23 @@
 // they are independent (liveness, metrics and smoke wait for readiness; gpu runs alongside), prints
 // progress with durations, and always writes report.json/report.md to the evidence dir.
 import { randomBytes } from "node:crypto";
-import { Deadline, seconds } from "./deadline";
-import { renderMarkdown, failureLine } from "./evidence/report";
-import { EvidenceWriter } from "./evidence/writer";
-import { GpuLock } from "./gpuLock";
-import { type HostRunner, LocalRunner, SshRunner } from "./host/runner";
-import { ServiceClient } from "./http/client";
-import { type ResolvedOptions, type VerificationOptions, resolveOptions } from "./options";
-import { Redactor } from "./redact";
-import { JobRegistry } from "./smoke/jobRegistry";
-import { openTunnel, type Tunnel } from "./ssh/tunnel";
-import { parseSshTarget } from "./ssh/target";
 import { type Check, type CheckContext, CheckRecorder, errorToFailure, fact } from "./checks/context";
 import { gpuCheck } from "./checks/gpu";
 import { livenessCheck } from "./checks/liveness";
 import { metricsCheck } from "./checks/metrics";
 import { readinessCheck } from "./checks/readiness";
 import { smokeCheck } from "./checks/smoke";
+import { Deadline, seconds } from "./deadline";
+import { failureLine, renderMarkdown } from "./evidence/report";
+import { EvidenceWriter } from "./evidence/writer";
+import { GpuLock } from "./gpuLock";
+import { type HostRunner, LocalRunner, SshRunner } from "./host/runner";
+import { ServiceClient } from "./http/client";
+import { type ResolvedOptions, resolveOptions, type VerificationOptions } from "./options";
+import { Redactor } from "./redact";
+import { JobRegistry } from "./smoke/jobRegistry";
+import { parseSshTarget } from "./ssh/target";
+import { openTunnel, type Tunnel } from "./ssh/tunnel";
 import { CHECK_NAMES, type CheckName, type CheckResult, type VerificationReport } from "./types";
 
 const CHECKS: Record<CheckName, Check> = {
@@ -52,7 +52,9 @@ async function runCheck(name: CheckName, ctx: CheckContext): Promise<CheckResult
     steps: rec.steps,
   };
   const line = failureLine(result);
-  ctx.log(`${result.status === "passed" ? "PASS" : "FAIL"} ${name} (${seconds(durationMs)})${result.status === "passed" ? `: ${result.detail}` : ` -> ${line ?? ""}`}`);
+  ctx.log(
+    `${result.status === "passed" ? "PASS" : "FAIL"} ${name} (${seconds(durationMs)})${result.status === "passed" ? `: ${result.detail}` : ` -> ${line ?? ""}`}`,
+  );
   return result;
 }
 
@@ -72,7 +74,9 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
   const deadline = new Deadline(opts.timeoutMs);
   const evidence = new EvidenceWriter(opts.evidenceDir, redactor);
   await evidence.init();
-  log(`verifying ${opts.serviceUrl.href}${opts.via ? ` via ${opts.via}` : ""}: revision ${opts.expectedRevision}, profile ${opts.profile}, checks ${[...opts.checks].join(",")}`);
+  log(
+    `verifying ${opts.serviceUrl.href}${opts.via ? ` via ${opts.via}` : ""}: revision ${opts.expectedRevision}, profile ${opts.profile}, checks ${[...opts.checks].join(",")}`,
+  );
 
   let tunnel: Tunnel | undefined;
   let client: ServiceClient | undefined;
@@ -88,7 +92,14 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
       baseUrl = tunnel.localUrl;
       host = new SshRunner(target, opts.sshOptions, opts.env, tunnel.controlPath);
     }
-    client = new ServiceClient(baseUrl, { apiKey: opts.apiKey, evidence, maxJsonBytes: opts.maxJsonBytes, maxArtifactBytes: opts.maxArtifactBytes, ...(opts.signal ? { signal: opts.signal } : {}), ...(tunnel ? { socketPath: tunnel.socketPath } : {}) });
+    client = new ServiceClient(baseUrl, {
+      apiKey: opts.apiKey,
+      evidence,
+      maxJsonBytes: opts.maxJsonBytes,
+      maxArtifactBytes: opts.maxArtifactBytes,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(tunnel ? { socketPath: tunnel.socketPath } : {}),
+    });
     const ctx: CheckContext = {
       opts,
       client,
@@ -125,7 +136,9 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
     }
   }
   if (opts.signal?.aborted) {
-    results = results.map((r) => (r.status === "passed" ? r : { ...r, status: "failed", failures: [...r.failures, fact("aborted", "the run to finish", "aborted by signal")] }));
+    results = results.map((r) =>
+      r.status === "passed" ? r : { ...r, status: "failed", failures: [...r.failures, fact("aborted", "the run to finish", "aborted by signal")] },
+    );
   }
 
   if (jobs.cancellations.length > 0) {
@@ -137,7 +150,14 @@ export async function runVerification(options: VerificationOptions): Promise<Ver
     results = results.map((r) =>
       r.name !== "smoke"
         ? r
-        : { ...r, status: "failed", failures: [...r.failures, ...late.map((c) => fact("abandoned", `${c.title} job ${c.jobId} terminal before the run ended`, `canceled (${c.why}): ${c.route}: ${c.seen}`))] },
+        : {
+            ...r,
+            status: "failed",
+            failures: [
+              ...r.failures,
+              ...late.map((c) => fact("abandoned", `${c.title} job ${c.jobId} terminal before the run ended`, `canceled (${c.why}): ${c.route}: ${c.seen}`)),
+            ],
+          },
     );
   }
 

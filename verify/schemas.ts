@@ -170,9 +170,7 @@ export function parseJsonWith<T>(schema: z.ZodType<T>, text: string, source: str
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new ContractError(
-      `${source}: body is not valid JSON (${(error as Error).message}); body starts: ${JSON.stringify(snippet(text))}`,
-    );
+    throw new ContractError(`${source}: body is not valid JSON (${(error as Error).message}); body starts: ${JSON.stringify(snippet(text))}`);
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

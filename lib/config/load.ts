@@ -1,16 +1,24 @@
 // Loads the stack configuration once: reads every key in the project's config namespace, parses it
 // with the zod schema, checks the source checkout, and fails with one message listing every bad
 // key, its value (redacted when secret) and why.
-import * as fs from "fs";
-import * as path from "path";
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
-import { readCheckoutState } from "../git";
-import { configSchema, KNOWN_KEYS, LANES, ParsedConfig, SECRET_KEYS, STRING_KEYS } from "./schema";
 import {
-  apiKeyProblem, dataVolumeSeparationProblems, evalCpuUnlockProblem, gpuDeviceProblems, gpuGroupProblems,
-  laneOwnershipProblems, loopbackProblem, Problem, rocmPinProblems,
+  apiKeyProblem,
+  dataVolumeSeparationProblems,
+  evalCpuUnlockProblem,
+  gpuDeviceProblems,
+  gpuGroupProblems,
+  laneOwnershipProblems,
+  loopbackProblem,
+  type Problem,
+  rocmPinProblems,
 } from "../../policy/policies/invariants";
+import { readCheckoutState } from "../git";
+import { configSchema, KNOWN_KEYS, LANES, type ParsedConfig, SECRET_KEYS, STRING_KEYS } from "./schema";
 
 export interface ConfigIssue {
   key: string;
@@ -90,10 +98,14 @@ function decodeRaw(namespace: string, raw: Record<string, string>, issues: Confi
 
 function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]): string | undefined {
   if (!fs.existsSync(sourceDir)) {
-    issues.push({ key: "source.path", value: show("source.path", cfg.source.path), reason: `no such directory (${sourceDir}); clone the service repository there, or set image.build=false to run an image already on the host` });
+    issues.push({
+      key: "source.path",
+      value: show("source.path", cfg.source.path),
+      reason: `no such directory (${sourceDir}); clone the service repository there, or set image.build=false to run an image already on the host`,
+    });
     return undefined;
   }
-  let state;
+  let state: ReturnType<typeof readCheckoutState>;
   try {
     state = readCheckoutState(sourceDir);
   } catch (err) {
@@ -102,11 +114,19 @@ function checkSource(cfg: ParsedConfig, sourceDir: string, issues: ConfigIssue[]
   }
   const revision = cfg.revision ?? state.head;
   if (revision !== state.head && !cfg.source.allowRevisionMismatch) {
-    issues.push({ key: "revision", value: show("revision", revision), reason: `is not the checkout's HEAD (${state.head}); check out ${revision} in ${sourceDir}, set image.build=false if its image is already on the host (npm run deploy does this after a deploy), or set source.allowRevisionMismatch=true to build HEAD's tree under this revision` });
+    issues.push({
+      key: "revision",
+      value: show("revision", revision),
+      reason: `is not the checkout's HEAD (${state.head}); check out ${revision} in ${sourceDir}, set image.build=false if its image is already on the host (npm run deploy does this after a deploy), or set source.allowRevisionMismatch=true to build HEAD's tree under this revision`,
+    });
   }
   if (state.dirty && !cfg.source.allowDirty) {
     const sample = state.changes.slice(0, 5).join("; ");
-    issues.push({ key: "source.path", value: show("source.path", cfg.source.path), reason: `checkout has uncommitted changes (${sample}${state.changes.length > 5 ? "; ..." : ""}); commit or stash them, set image.build=false if the revision's image is already on the host, or set source.allowDirty=true` });
+    issues.push({
+      key: "source.path",
+      value: show("source.path", cfg.source.path),
+      reason: `checkout has uncommitted changes (${sample}${state.changes.length > 5 ? "; ..." : ""}); commit or stash them, set image.build=false if the revision's image is already on the host, or set source.allowDirty=true`,
+    });
   }
   return revision;
 }
@@ -139,7 +159,11 @@ function invariantIssues(cfg: ParsedConfig, projectDir: string, stack: string): 
   add("gpu.devices", cfg.gpu.devices, gpuDeviceProblems(cfg.gpu.devices));
   add("gpu.groups", cfg.gpu.groups, gpuGroupProblems(cfg.gpu.groups));
   add("bindAddress", cfg.bindAddress, [loopbackProblem(cfg.bindAddress)]);
-  const pins = rocmPinProblems(cfg.torch.indexUrl, { torchVersion: cfg.torch.torchVersion, torchvisionVersion: cfg.torch.torchvisionVersion, torchaudioVersion: cfg.torch.torchaudioVersion });
+  const pins = rocmPinProblems(cfg.torch.indexUrl, {
+    torchVersion: cfg.torch.torchVersion,
+    torchvisionVersion: cfg.torch.torchvisionVersion,
+    torchaudioVersion: cfg.torch.torchaudioVersion,
+  });
   for (const p of pins) add(p.field === "index" ? "torch.indexUrl" : p.field === "versions" ? "torch" : `torch.${p.field}`, undefined, [p]);
   add("lanes", undefined, dataVolumeSeparationProblems(Object.fromEntries(LANES.map((l) => [l, cfg.lanes[l].dataVolume])), cfg.modelCache.volume));
   for (const lane of LANES) {
@@ -165,7 +189,11 @@ export function loadStackConfig(options: { raw?: Record<string, string>; project
 
   const decoded = decodeRaw(project, raw, issues);
   if (decoded.apiKey !== undefined && !isSecretKey(`${project}:apiKey`) && options.raw === undefined) {
-    issues.push({ key: "apiKey", value: REDACTED, reason: "is stored in plain text; set it with `pulumi config set --secret apiKey` (or remove it to let the stack generate one)" });
+    issues.push({
+      key: "apiKey",
+      value: REDACTED,
+      reason: "is stored in plain text; set it with `pulumi config set --secret apiKey` (or remove it to let the stack generate one)",
+    });
   }
   const parsed = configSchema.safeParse(decoded);
   if (!parsed.success) {
@@ -184,7 +212,6 @@ export function loadStackConfig(options: { raw?: Record<string, string>; project
   const { apiKey, ...rest } = cfg;
   return { ...rest, project, stack, revision, sourceDir, apiKey: apiKey === undefined ? undefined : pulumi.secret(apiKey) };
 }
-
 
 /**
  * For the program: like loadStackConfig, but a bad config ends the run with a clean error

@@ -36,6 +36,7 @@ const saneString = (max: number) =>
     .string()
     .min(1)
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse control characters (newlines, NUL, ESC) in config strings
     .refine((v) => !/[\0-\x1f\x7f]/.test(v), "must not contain newlines or control characters");
 const safePath = saneString(MAX_PATH).refine((v) => !v.startsWith("-"), 'must not begin with "-"');
 
@@ -118,7 +119,12 @@ const gpuSchema = z
       .default(["/dev/kfd", "/dev/dri"]),
     /** Group names the image defines (video, render) or the host's numeric GIDs of the device nodes. */
     groups: z
-      .array(z.string().max(32).regex(/^([a-z_][a-z0-9_-]*|\d+)$/, "must be a group name or a numeric GID"))
+      .array(
+        z
+          .string()
+          .max(32)
+          .regex(/^([a-z_][a-z0-9_-]*|\d+)$/, "must be a group name or a numeric GID"),
+      )
       .min(1)
       .max(16)
       .default(["video", "render"]),
@@ -129,7 +135,10 @@ const containerSchema = z
   .strictObject({
     /** Seconds `pulumi up` waits for a new container to report healthy. */
     waitTimeoutSeconds: z.number().int().min(10).max(1800).default(180),
-    logMaxSize: z.string().regex(/^\d+[kmg]$/, "must be a size like 50m").default("50m"),
+    logMaxSize: z
+      .string()
+      .regex(/^\d+[kmg]$/, "must be a size like 50m")
+      .default("50m"),
     logMaxFiles: z.number().int().min(1).max(100).default(5),
     /**
      * The default log-opts Hemma's daemon.json sets for its default log driver. The daemon adds

@@ -8,21 +8,22 @@
 // Never creates a stack: a missing one is refused (`npm run init` creates it). Flags: --preview,
 // --yes, --stack, --no-rollback, --lock-wait. A failed update goes to ops/cli/deploy/autoRollback.ts (prod's
 // automatic rollback); a preview prints the canary gate's order (components/canaryOrder.ts).
-import { imageRemove } from "../../lib/commands/docker";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/shell";
-import { withHemmaLock } from "../hemma/lock";
-import { policyPackArgs } from "../../gate/policyPackArgs";
-import { PulumiCli, requirePassphrase } from "../pulumi/cli";
-import { describeLock, stackLocks } from "../pulumi/backendLock";
-import { refuseIfPending } from "../pulumi/stackPending";
-import { dockerCommandLine, dockerExecFor, inspectImage, REVISION_LABEL } from "../hemma/docker";
-import { labelDisagrees } from "../plan/imageLabel";
-import { checkoutHead } from "../tool/sourceCheckout";
-import { parseOpsConfig, sourceDir } from "../pulumi/stackConfig";
-import { checkDaemonLogOpts } from "../../lib/daemonLogOpts";
+
 import { deployOrder } from "../../components/canaryOrder";
+import { policyPackArgs } from "../../gate/policyPackArgs";
+import { imageRemove } from "../../lib/commands/docker";
+import { checkDaemonLogOpts } from "../../lib/daemonLogOpts";
+import { dockerCommandLine, dockerExecFor, inspectImage, REVISION_LABEL } from "../hemma/docker";
+import { withHemmaLock } from "../hemma/lock";
+import { labelDisagrees } from "../plan/imageLabel";
+import { describeLock, stackLocks } from "../pulumi/backendLock";
+import { PulumiCli, requirePassphrase } from "../pulumi/cli";
+import { parseOpsConfig, sourceDir } from "../pulumi/stackConfig";
+import { refuseIfPending } from "../pulumi/stackPending";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec } from "../tool/shell";
+import { checkoutHead } from "../tool/sourceCheckout";
 import { recoverFailedDeploy, watchInterrupts } from "./deploy/autoRollback";
 
 export interface DeployOptions {
@@ -56,7 +57,13 @@ export const PREVIEW_SPEC: ToolSpec = {
 export function parseDeployArgs(argv: string[]): DeployOptions {
   const spec = argv.includes("--preview") ? PREVIEW_SPEC : DEPLOY_SPEC;
   const values = parseToolArgs(argv, spec);
-  return { preview: values.preview === true, yes: values.yes === true, stack: values.stack as string | undefined, lockWait: lockWaitSeconds(values.lockWait, spec), noRollback: values.rollback === false };
+  return {
+    preview: values.preview === true,
+    yes: values.yes === true,
+    stack: values.stack as string | undefined,
+    lockWait: lockWaitSeconds(values.lockWait, spec),
+    noRollback: values.rollback === false,
+  };
 }
 
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
@@ -82,7 +89,11 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   if (found && found.revisionLabel === undefined) {
     ctx.out(`${tag} is on Hemma but carries no ${REVISION_LABEL} label, so nothing proves it was built from ${head}: it will be rebuilt`);
   } else {
-    ctx.out(existing === null ? `${tag} is not on Hemma yet: it will be built from ${dir}` : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}, labelled ${head.slice(0, 12)}): no rebuild`);
+    ctx.out(
+      existing === null
+        ? `${tag} is not on Hemma yet: it will be built from ${dir}`
+        : `${tag} is already on Hemma (${existing.replace(/^sha256:/, "").slice(0, 12)}, labelled ${head.slice(0, 12)}): no rebuild`,
+    );
   }
 
   // daemon.json's default log-opts would replace both lanes on every up: warn in a preview, refuse a deploy.
@@ -118,9 +129,12 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
     } else if (succeeded) {
       // The tag is on Hemma now: later pulumi runs (by hand too) run it without the checkout or a rebuild.
       await applyDeployConfig(pulumi, ctx, wanted, { ...wanted, build: false }, " (the image is on Hemma now)");
-    } else if (!(recorded = await updateRecordedSince(pulumi, started))) {
-      // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
-      await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
+    } else {
+      recorded = await updateRecordedSince(pulumi, started);
+      if (!recorded) {
+        // Declined at pulumi's prompt, or failed before anything ran: the deployed revision is unchanged.
+        await applyDeployConfig(pulumi, ctx, wanted, before, " (nothing was deployed)");
+      }
     }
     // A failed update keeps `revision` = what was being deployed: `npm run rollback` then returns
     // to the last good revision before it.
@@ -128,9 +142,27 @@ export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<numb
   if (code !== 0) {
     const failure = pulumiFailed(opts, code, recorded, cfg.verification.enabled);
     if (opts.preview || !recorded) throw failure;
-    return recoverFailedDeploy({ pulumi, ctx, cfg, attempted: head, startedMs: started, noRollback: opts.noRollback ?? false, interrupted: interrupts.seen(), failure });
+    return recoverFailedDeploy({
+      pulumi,
+      ctx,
+      cfg,
+      attempted: head,
+      startedMs: started,
+      noRollback: opts.noRollback ?? false,
+      interrupted: interrupts.seen(),
+      failure,
+    });
   }
-  if (opts.preview) deployOrder({ deployedRevision: before.revision, nextRevision: head, build: wanted.build, verificationEnabled: cfg.verification.enabled, lanes: cfg.lanes }).forEach((line) => ctx.out(line));
+  if (opts.preview)
+    deployOrder({
+      deployedRevision: before.revision,
+      nextRevision: head,
+      build: wanted.build,
+      verificationEnabled: cfg.verification.enabled,
+      lanes: cfg.lanes,
+    }).forEach((line) => {
+      ctx.out(line);
+    });
   ctx.out(
     opts.preview
       ? `Preview of ${head} done; nothing changed on Hemma.`
@@ -169,7 +201,8 @@ async function updateRecordedSince(pulumi: PulumiCli, sinceMs: number): Promise<
 /** Why pulumi failed and what to do: a rollback only when an update ran (and so may have changed the lanes). */
 function pulumiFailed(opts: DeployOptions, code: number, updateRan: boolean, verified: boolean): OpsError {
   const verb = opts.preview ? "preview" : "up";
-  if (opts.preview) return new OpsError(`pulumi preview failed with exit code ${code}`, "read the policy violations or errors above; nothing was changed on Hemma");
+  if (opts.preview)
+    return new OpsError(`pulumi preview failed with exit code ${code}`, "read the policy violations or errors above; nothing was changed on Hemma");
   if (!updateRan) {
     return new OpsError(
       `pulumi up ended with exit code ${code} before any change (declined at its prompt, or stopped before it started); nothing was deployed`,
@@ -190,8 +223,20 @@ async function runPulumi(opts: DeployOptions, pulumi: PulumiCli, ctx: OpsContext
   if (opts.preview) args.push("--diff");
   else if (opts.yes) args.push("--yes");
   const code = await pulumi.foreground(args, {
-    out: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
-    err: (t) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
+    out: (t) =>
+      t
+        .split("\n")
+        .filter(Boolean)
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
+    err: (t) =>
+      t
+        .split("\n")
+        .filter(Boolean)
+        .forEach((l) => {
+          ctx.err(`  | ${l}`);
+        }),
   });
   return code;
 }

@@ -4,18 +4,18 @@
 // engine API version, the GPU device nodes and gpu.groups, rocm-smi, free disk, the lanes' host
 // ports. Exits 1 when any item fails. `--json` prints the items.
 import { Command } from "commander";
+import { doctorScript } from "../hemma/doctorProbe";
 import { splitSections } from "../hemma/remoteShell";
 import { isSshUrl, sshTargetFromDockerHost } from "../hemma/ssh";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { describeError } from "../tool/error";
-import { PulumiCli } from "../pulumi/cli";
-import { runCommand, which } from "../tool/runCommand";
-import { OpsConfig, parseOpsConfig } from "../pulumi/stackConfig";
-import { parseCommandFlags, runAsScript, runTool } from "../tool/shell";
-import { diskItem, DoctorItem, dockerItem, gpuItems, portItems, rocmItem } from "../plan/doctorChecks";
-import { doctorScript } from "../hemma/doctorProbe";
-import { checkoutItem, passphraseItem, pulumiItem, sshClientItem } from "./doctor/localChecks";
 import { doctorSshArgv, sshFailureItem } from "../hemma/sshReach";
+import { type DoctorItem, diskItem, dockerItem, gpuItems, portItems, rocmItem } from "../plan/doctorChecks";
+import { PulumiCli } from "../pulumi/cli";
+import { type OpsConfig, parseOpsConfig } from "../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { describeError } from "../tool/error";
+import { runCommand, which } from "../tool/runCommand";
+import { parseCommandFlags, runAsScript, runTool } from "../tool/shell";
+import { checkoutItem, passphraseItem, pulumiItem, sshClientItem } from "./doctor/localChecks";
 
 interface DoctorFlags {
   json?: boolean;
@@ -32,18 +32,33 @@ function program(): Command {
 async function readConfig(ctx: OpsContext, pulumiOk: boolean): Promise<{ cfg: OpsConfig; item: DoctorItem }> {
   const name = "stack configuration";
   const defaults = parseOpsConfig({}, PROJECT_NAMESPACE);
-  if (!pulumiOk) return { cfg: defaults, item: { name, ok: false, detail: "not read (no pulumi CLI); checking against the defaults", fix: "fix the pinned pulumi CLI item first" } };
+  if (!pulumiOk)
+    return {
+      cfg: defaults,
+      item: { name, ok: false, detail: "not read (no pulumi CLI); checking against the defaults", fix: "fix the pinned pulumi CLI item first" },
+    };
   try {
     const cfg = parseOpsConfig(await new PulumiCli(ctx).config(), PROJECT_NAMESPACE);
     return { cfg, item: { name, ok: true, detail: `stack ${ctx.stack} parsed (dockerHost ${cfg.dockerHost})` } };
   } catch (err) {
-    return { cfg: defaults, item: { name, ok: false, detail: `${describeError(err).split("\n")[0].replace(/^error: /, "")}; checking against the defaults`, fix: "see the message; `npm run pulumi -- config --stack <stack>` shows the config" } };
+    return {
+      cfg: defaults,
+      item: {
+        name,
+        ok: false,
+        detail: `${describeError(err)
+          .split("\n")[0]
+          .replace(/^error: /, "")}; checking against the defaults`,
+        fix: "see the message; `npm run pulumi -- config --stack <stack>` shows the config",
+      },
+    };
   }
 }
 
 async function hostItems(cfg: OpsConfig, ctx: OpsContext): Promise<DoctorItem[]> {
   const name = "ssh reaches Hemma without a prompt, host key known";
-  if (!isSshUrl(cfg.dockerHost)) return [{ name, ok: false, detail: `dockerHost is ${cfg.dockerHost}, not ssh://`, fix: "the host checks need ssh; set dockerHost to ssh://<host>" }];
+  if (!isSshUrl(cfg.dockerHost))
+    return [{ name, ok: false, detail: `dockerHost is ${cfg.dockerHost}, not ssh://`, fix: "the host checks need ssh; set dockerHost to ssh://<host>" }];
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
   const ssh = which("ssh", ctx.env);
   if (!ssh) return [{ name, ok: false, detail: "no ssh client", fix: "install an OpenSSH client" }];
@@ -83,8 +98,12 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const failed = items.filter((i) => !i.ok);
     if (parsed.options.json) ctx.out(JSON.stringify({ ok: failed.length === 0, items }, null, 2));
     else {
-      renderItems(items).forEach((l) => ctx.out(l));
-      ctx.out(failed.length === 0 ? `All ${items.length} checks passed.` : `${failed.length} of ${items.length} checks failed; each FAIL line says what to do.`);
+      renderItems(items).forEach((l) => {
+        ctx.out(l);
+      });
+      ctx.out(
+        failed.length === 0 ? `All ${items.length} checks passed.` : `${failed.length} of ${items.length} checks failed; each FAIL line says what to do.`,
+      );
     }
     return failed.length === 0 ? 0 : 1;
   });

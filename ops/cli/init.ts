@@ -1,11 +1,12 @@
 // `npm run init`: creates the stack explicitly (passphrase secrets provider), the only tool that
 // creates one; refuses a stack that already exists. Flags: --stack <name>.
-import { OpsContext, processContext } from "../tool/context";
-import { OpsError } from "../tool/error";
-import { PulumiCli, requirePassphrase } from "../pulumi/cli";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec } from "../tool/shell";
+
 import { withHemmaLock } from "../hemma/lock";
+import { PulumiCli, requirePassphrase } from "../pulumi/cli";
+import { type OpsContext, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
 import { tail } from "../tool/runCommand";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec } from "../tool/shell";
 
 export const INIT_SPEC: ToolSpec = {
   name: "npm run init --",
@@ -19,11 +20,16 @@ export async function init(ctx: OpsContext): Promise<number> {
   const res = await pulumi.capture(["stack", "init", "--secrets-provider", "passphrase", "--non-interactive"]);
   if (res.code !== 0) {
     if (/already exists/i.test(res.stderr)) {
-      throw new OpsError(`stack ${ctx.stack} already exists in ${pulumi.backendUrl ?? "the current backend"}`, "nothing to create; deploy with `npm run deploy`");
+      throw new OpsError(
+        `stack ${ctx.stack} already exists in ${pulumi.backendUrl ?? "the current backend"}`,
+        "nothing to create; deploy with `npm run deploy`",
+      );
     }
     throw new OpsError(`\`pulumi stack init\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, "read pulumi's message above");
   }
-  ctx.out(`Created stack ${ctx.stack} (passphrase secrets) in ${pulumi.backendUrl}. Commit Pulumi.${ctx.stack}.yaml (it now holds the encryption salt), then run \`npm run deploy\`.`);
+  ctx.out(
+    `Created stack ${ctx.stack} (passphrase secrets) in ${pulumi.backendUrl}. Commit Pulumi.${ctx.stack}.yaml (it now holds the encryption salt), then run \`npm run deploy\`.`,
+  );
   return 0;
 }
 

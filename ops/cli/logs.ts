@@ -3,15 +3,15 @@
 // --follow keeps streaming until Ctrl-C.
 import { Command, Option } from "commander";
 import { LANES } from "../../lib/config/schema";
+import { type LogsOptions, logsScript, SINCE_PATTERN } from "../hemma/logsCommand";
 import { lineSink, runOnHemma } from "../hemma/remoteShell";
 import { sshTargetFromDockerHost } from "../hemma/ssh";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
 import { PulumiCli } from "../pulumi/cli";
-import { tail as lastLines } from "../tool/runCommand";
 import { parseOpsConfig } from "../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { tail as lastLines } from "../tool/runCommand";
 import { parseCommandFlags, runAsScript, runTool, wholeNumber } from "../tool/shell";
-import { LogsOptions, logsScript, SINCE_PATTERN } from "../hemma/logsCommand";
 
 interface LogsFlags {
   lane: "prod" | "eval";
@@ -35,7 +35,11 @@ function program(): Command {
 
 export function logsOptions(flags: LogsFlags): LogsOptions {
   if (flags.since !== undefined && !SINCE_PATTERN.test(flags.since)) {
-    throw new OpsError(`--since must be a duration like 10m or 1h30m, or a timestamp like 2026-03-01T10:00:00Z; got ${flags.since}`, "see `npm run logs -- --help`", 2);
+    throw new OpsError(
+      `--since must be a duration like 10m or 1h30m, or a timestamp like 2026-03-01T10:00:00Z; got ${flags.since}`,
+      "see `npm run logs -- --help`",
+      2,
+    );
   }
   return { follow: flags.follow ?? false, since: flags.since, tail: flags.tail ?? (flags.since ? undefined : DEFAULT_TAIL) };
 }
@@ -49,7 +53,8 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const pulumi = new PulumiCli({ ...ctx, stack: flags.stack ?? ctx.stack });
     const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
     const lane = cfg.lanes[flags.lane];
-    if (!lane.enabled) throw new OpsError(`the ${flags.lane} lane is disabled in config (lanes.${flags.lane}.enabled=false)`, "choose a deployed lane with --lane");
+    if (!lane.enabled)
+      throw new OpsError(`the ${flags.lane} lane is disabled in config (lanes.${flags.lane}.enabled=false)`, "choose a deployed lane with --lane");
     const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
     // docker replays the container's stdout on stdout and its stderr on stderr; both stream as they come.
     const out = lineSink(ctx.out);
@@ -59,8 +64,15 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     err.flush();
     if (res.code !== 0) {
       const detail = lastLines(res.stderr);
-      if (/no such container/i.test(detail)) throw new OpsError(`container ${lane.containerName} (${flags.lane} lane) does not exist on Hemma`, "`npm run status` shows what runs; `npm run deploy` creates it");
-      throw new OpsError(`docker logs on Hemma exited ${res.code}:\n    ${detail}`, `run \`ssh ${target.destination} docker logs ${lane.containerName}\` by hand to see why`);
+      if (/no such container/i.test(detail))
+        throw new OpsError(
+          `container ${lane.containerName} (${flags.lane} lane) does not exist on Hemma`,
+          "`npm run status` shows what runs; `npm run deploy` creates it",
+        );
+      throw new OpsError(
+        `docker logs on Hemma exited ${res.code}:\n    ${detail}`,
+        `run \`ssh ${target.destination} docker logs ${lane.containerName}\` by hand to see why`,
+      );
     }
     return 0;
   });

@@ -5,15 +5,15 @@
 // swallows the flag and sets npm_config_dry_run=true instead. Refuses when the history holds no
 // deployed revision (it would keep nothing). Flags: --dry-run, --yes, --keep <n>, --stack <name>.
 import { dockerExecFor, inspectImagesById, listContainers, listImages, removeImage } from "../hemma/docker";
-import { fetchAllHistory } from "../pulumi/historyFetch";
-import { isGoodDeploy, toRecords } from "../plan/historyRecords";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { describeError, OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 import { withHemmaLock } from "../hemma/lock";
+import { isGoodDeploy, toRecords } from "../plan/historyRecords";
 import { planPrune, revisionsToKeep } from "../plan/prune";
 import { PulumiCli } from "../pulumi/cli";
+import { fetchAllHistory } from "../pulumi/historyFetch";
 import { parseOpsConfig } from "../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { describeError, OpsError } from "../tool/error";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 
 export interface PruneOptions {
   dryRun: boolean;
@@ -43,7 +43,13 @@ export function parsePruneArgs(argv: string[]): PruneOptions {
     if (!/^\d+$/.test(raw) || Number(raw) < 1) throw usageError(`--keep must be a whole number of at least 1, got ${raw}`, PRUNE_SPEC);
     keep = Number(raw);
   }
-  return { dryRun: values.dryRun === true, yes: values.yes === true, keep, stack: values.stack as string | undefined, lockWait: lockWaitSeconds(values.lockWait, PRUNE_SPEC) };
+  return {
+    dryRun: values.dryRun === true,
+    yes: values.yes === true,
+    keep,
+    stack: values.stack as string | undefined,
+    lockWait: lockWaitSeconds(values.lockWait, PRUNE_SPEC),
+  };
 }
 
 export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number> {
@@ -67,10 +73,13 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
 
   ctx.out(`${cfg.image.name} images on Hemma (${docker.where}); keeping the last ${n} deployed revision(s) and anything in use:`);
   if (plan.length === 0) ctx.out("  (none)");
-  for (const d of plan) ctx.out(`  ${d.flag ? "FLAG  " : d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
+  for (const d of plan)
+    ctx.out(`  ${d.flag ? "FLAG  " : d.action === "keep" ? "keep  " : "REMOVE"} ${d.ref}  ${d.id.replace(/^sha256:/, "").slice(0, 12)}  ${d.reason}`);
   const flagged = plan.filter((d) => d.flag);
   if (flagged.length > 0) {
-    ctx.err(`warning: ${flagged.length} image(s) are tagged with one revision but labelled with another (${flagged.map((d) => d.ref).join(", ")}); a deploy or rollback refuses them. Remove the tag by hand once you know what it holds.`);
+    ctx.err(
+      `warning: ${flagged.length} image(s) are tagged with one revision but labelled with another (${flagged.map((d) => d.ref).join(", ")}); a deploy or rollback refuses them. Remove the tag by hand once you know what it holds.`,
+    );
   }
 
   if (opts.dryRun || npmDryRun(ctx.env)) {
@@ -83,7 +92,10 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
   }
   if (!opts.yes) {
     if (!ctx.isTTY) {
-      throw new OpsError(`refusing to remove ${removals.length} image(s) without confirmation: no terminal to ask on and --yes was not given`, "re-run with --yes to confirm, or with -- --dry-run to only see the plan");
+      throw new OpsError(
+        `refusing to remove ${removals.length} image(s) without confirmation: no terminal to ask on and --yes was not given`,
+        "re-run with --yes to confirm, or with -- --dry-run to only see the plan",
+      );
     }
     const answer = (await ctx.prompt(`Remove ${removals.length} image(s) from Hemma? [y/N] `)).trim().toLowerCase();
     if (answer !== "y" && answer !== "yes") {
@@ -102,9 +114,14 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
     }
   }
   if (failed.length > 0) {
-    throw new OpsError(`${failed.length} of ${removals.length} image(s) could not be removed: ${failed.join(", ")}`, "see the docker errors above; re-run `npm run prune -- --dry-run` to see what is left");
+    throw new OpsError(
+      `${failed.length} of ${removals.length} image(s) could not be removed: ${failed.join(", ")}`,
+      "see the docker errors above; re-run `npm run prune -- --dry-run` to see what is left",
+    );
   }
-  ctx.out(`Removed ${removals.length} image(s); kept ${plan.length - removals.length}. Run \`${docker.where.startsWith("ssh ") ? `${docker.where} docker` : docker.where} image prune\` to drop dangling layers too.`);
+  ctx.out(
+    `Removed ${removals.length} image(s); kept ${plan.length - removals.length}. Run \`${docker.where.startsWith("ssh ") ? `${docker.where} docker` : docker.where} image prune\` to drop dangling layers too.`,
+  );
   return 0;
 }
 

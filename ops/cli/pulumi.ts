@@ -2,8 +2,9 @@
 // it: the pinned version, the operator's redirecting variables neutralised, and the state backend
 // as an absolute URL, so it works from any subfolder of the checkout (a bare `pulumi` run from a
 // subfolder resolves `file://./.pulumi-state` there and silently gets a new, empty backend).
-import { OpsContext, processContext } from "../tool/context";
+
 import { PulumiCli } from "../pulumi/cli";
+import { type OpsContext, processContext } from "../tool/context";
 import { runAsScript, runTool } from "../tool/shell";
 
 export async function main(argv: string[], ctx: OpsContext = processContext()): Promise<number> {

@@ -3,21 +3,21 @@
 // reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
 import { imageRemove } from "../../lib/commands/docker";
-import { fetchAllHistory } from "../pulumi/historyFetch";
-import { deployedAt, toRecords } from "../plan/historyRecords";
-import { dockerCommandLine, dockerExecFor, ImageInfo, inspectImage, REVISION_LABEL } from "../hemma/docker";
-import { labelDisagrees } from "../plan/imageLabel";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
-import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
+import { dockerCommandLine, dockerExecFor, type ImageInfo, inspectImage, REVISION_LABEL } from "../hemma/docker";
 import { withHemmaLock } from "../hemma/lock";
+import { deployedAt, toRecords } from "../plan/historyRecords";
+import { labelDisagrees } from "../plan/imageLabel";
+import { planRollback, type RollbackPlan } from "../plan/rollback";
+import { type ConfigRestore, describeRestore, planConfigRestore } from "../plan/rollbackConfig";
 import { PulumiCli, requirePassphrase } from "../pulumi/cli";
-import { planRollback, RollbackPlan } from "../plan/rollback";
-import { checkoutHead } from "../tool/sourceCheckout";
+import { fetchAllHistory } from "../pulumi/historyFetch";
+import type { ConfigJson } from "../pulumi/schemas";
 import { parseOpsConfig, requireRevision, sourceDir } from "../pulumi/stackConfig";
 import { refuseIfPending } from "../pulumi/stackPending";
-import { ConfigJson } from "../pulumi/schemas";
-import { ConfigRestore, describeRestore, planConfigRestore } from "../plan/rollbackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
+import { checkoutHead } from "../tool/sourceCheckout";
 
 export interface RollbackOptions {
   to?: string;
@@ -77,7 +77,10 @@ function describePlan(plan: RollbackPlan, image: ImageInfo | null, stack: string
 
 async function confirm(ctx: OpsContext, question: string): Promise<boolean> {
   if (!ctx.isTTY) {
-    throw new OpsError("refusing to roll back without confirmation: no terminal to ask on and --yes was not given", "re-run with --yes to confirm non-interactively");
+    throw new OpsError(
+      "refusing to roll back without confirmation: no terminal to ask on and --yes was not given",
+      "re-run with --yes to confirm non-interactively",
+    );
   }
   const answer = (await ctx.prompt(`${question} [y/N] `)).trim().toLowerCase();
   return answer === "y" || answer === "yes";
@@ -138,7 +141,13 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   ctx.out(`Running pulumi up (policy pack ./policy, verification included)${rebuild ? " with an image rebuild" : ""}...`);
   const code = await pulumi.up({
     message: `rollback to ${plan.target.revision} from ${plan.current}`,
-    onOutput: (text) => text.split("\n").filter((l) => l.length > 0).forEach((l) => ctx.out(`  | ${l}`)),
+    onOutput: (text) =>
+      text
+        .split("\n")
+        .filter((l) => l.length > 0)
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
   });
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code === 0 && rebuild) {
@@ -152,7 +161,9 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
         `To return to the previous revision run \`npm run rollback -- --to ${plan.current}\`.`,
     );
   }
-  ctx.out(`Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restoredVerification(restore, cfg.verification.enabled, ns) ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`);
+  ctx.out(
+    `Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restoredVerification(restore, cfg.verification.enabled, ns) ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`,
+  );
   return 0;
 }
 

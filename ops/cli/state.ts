@@ -5,24 +5,21 @@
 // archive with members outside the state folder. Secrets inside the state stay encrypted with the
 // stack's passphrase; these tools never read, print or write the passphrase (it is handed over
 // separately: README, Taking over). Both refuse while a pulumi update holds the stack.
-import * as crypto from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describeLock, stackLocks } from "../pulumi/backendLock";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
 import { fileBackendDir, projectBackendUrl } from "../pulumi/env";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
 import { runCommand, tail, which } from "../tool/runCommand";
-import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 
 export const BACKUP_SPEC: ToolSpec = {
   name: "npm run state:backup --",
   summary: "Write the stack state (.pulumi-state/) to a .tar.gz outside the checkout; the passphrase is never in it.",
-  flags: [
-    { flags: "--out <file>", description: "the archive to write (default ~/sir-convert-a-lot-state/state-<UTC time>.tar.gz)" },
-    STACK_FLAG,
-  ],
+  flags: [{ flags: "--out <file>", description: "the archive to write (default ~/sir-convert-a-lot-state/state-<UTC time>.tar.gz)" }, STACK_FLAG],
 };
 
 export const RESTORE_SPEC: ToolSpec = {
@@ -46,7 +43,10 @@ function stateDir(ctx: OpsContext): string {
 function refuseWhileUpdating(ctx: OpsContext): void {
   const locks = stackLocks(projectBackendUrl(ctx.projectDir), PROJECT_NAMESPACE, ctx.stack);
   if (locks.length > 0) {
-    throw new OpsError(`stack ${ctx.stack} is locked by a pulumi update (${locks.map(describeLock).join(", ")}): the state is changing`, "wait for that update to end and run this again (docs/runbook.md, 12.1 A deploy was interrupted)");
+    throw new OpsError(
+      `stack ${ctx.stack} is locked by a pulumi update (${locks.map(describeLock).join(", ")}): the state is changing`,
+      "wait for that update to end and run this again (docs/runbook.md, 12.1 A deploy was interrupted)",
+    );
   }
 }
 
@@ -60,7 +60,8 @@ const utcStamp = () => new Date().toISOString().replace(/[:.]/g, "-");
 
 export async function backup(opts: { out?: string }, ctx: OpsContext): Promise<number> {
   const dir = stateDir(ctx);
-  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0) throw new OpsError(`there is no state to back up: ${dir} is missing or empty`, "run this in the checkout that deployed (README, Taking over)");
+  if (!fs.existsSync(dir) || fs.readdirSync(dir).length === 0)
+    throw new OpsError(`there is no state to back up: ${dir} is missing or empty`, "run this in the checkout that deployed (README, Taking over)");
   refuseWhileUpdating(ctx);
   const out = path.resolve(opts.out ?? path.join(ctx.env.HOME || os.homedir(), "sir-convert-a-lot-state", `state-${utcStamp()}.tar.gz`));
   if (out.startsWith(`${ctx.projectDir}${path.sep}`)) {
@@ -73,7 +74,9 @@ export async function backup(opts: { out?: string }, ctx: OpsContext): Promise<n
   fs.chmodSync(out, 0o600);
   const sha = crypto.createHash("sha256").update(fs.readFileSync(out)).digest("hex");
   ctx.out(`Backed up ${dir} to ${out} (sha256 ${sha}).`);
-  ctx.out("The secrets in it are encrypted with the stack's passphrase, which is NOT in the archive: hand the passphrase over separately (a password manager entry, never the same message or folder as the archive).");
+  ctx.out(
+    "The secrets in it are encrypted with the stack's passphrase, which is NOT in the archive: hand the passphrase over separately (a password manager entry, never the same message or folder as the archive).",
+  );
   return 0;
 }
 
@@ -87,7 +90,11 @@ function checkMembers(listing: string, folder: string): void {
       const norm = path.posix.normalize(m.replace(/^\.\//, ""));
       return path.posix.isAbsolute(m) || norm.split("/").includes("..") || (norm !== folder && !norm.startsWith(`${folder}/`));
     });
-  if (bad.length > 0) throw new OpsError(`the archive holds members outside ${folder}/ (${bad.slice(0, 3).join(", ")}): it is not a state:backup archive`, "restore only an archive written by `npm run state:backup`");
+  if (bad.length > 0)
+    throw new OpsError(
+      `the archive holds members outside ${folder}/ (${bad.slice(0, 3).join(", ")}): it is not a state:backup archive`,
+      "restore only an archive written by `npm run state:backup`",
+    );
 }
 
 export async function restore(opts: { from: string }, ctx: OpsContext): Promise<number> {
@@ -96,7 +103,11 @@ export async function restore(opts: { from: string }, ctx: OpsContext): Promise<
   if (!fs.existsSync(from)) throw new OpsError(`${from} does not exist`, "pass the archive written by `npm run state:backup` with --from");
   const bin = tar(ctx);
   const list = await runCommand(bin, ["-tzf", from], { env: ctx.env });
-  if (list.code !== 0) throw new OpsError(`${from} is not a readable .tar.gz:\n    ${tail(list.stderr)}`, "check the file was copied completely (compare its sha256 with the one state:backup printed)");
+  if (list.code !== 0)
+    throw new OpsError(
+      `${from} is not a readable .tar.gz:\n    ${tail(list.stderr)}`,
+      "check the file was copied completely (compare its sha256 with the one state:backup printed)",
+    );
   checkMembers(list.stdout, path.basename(dir));
   refuseWhileUpdating(ctx);
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
@@ -107,7 +118,9 @@ export async function restore(opts: { from: string }, ctx: OpsContext): Promise<
   const res = await runCommand(bin, ["-xzf", from, "-C", path.dirname(dir)], { env: ctx.env });
   if (res.code !== 0) throw new OpsError(`tar could not unpack ${from}:\n    ${tail(res.stderr)}`, "check the folder is writable");
   ctx.out(`Restored ${dir} from ${from}.`);
-  ctx.out(`Next: set PULUMI_CONFIG_PASSPHRASE_FILE to the passphrase you were handed, then \`npm run preview\` (it must show no changes for a running deployment; README, Taking over).`);
+  ctx.out(
+    `Next: set PULUMI_CONFIG_PASSPHRASE_FILE to the passphrase you were handed, then \`npm run preview\` (it must show no changes for a running deployment; README, Taking over).`,
+  );
   return 0;
 }
 

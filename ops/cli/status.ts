@@ -3,17 +3,18 @@
 // verification verdict of each check group from the local evidence folders, whether rocm-smi sees
 // the GPU, and the images kept for rollback. `--json` prints the report as JSON. Exits 1 when a lane
 // is not what the stack says it should be (missing, not running, unhealthy, wrong revision, drift).
-import * as path from "path";
+
+import * as path from "node:path";
 import { Command } from "commander";
-import { splitSections, runOnHemma } from "../hemma/remoteShell";
+import { runOnHemma, splitSections } from "../hemma/remoteShell";
 import { sshTargetFromDockerHost } from "../hemma/ssh";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
+import { containerStep, parseContainerSection, parseGpuSection, parseImagesSection, statusScript } from "../hemma/statusProbe";
+import { assessLane, renderStatus, rollbackImages, type StatusReport } from "../plan/status";
 import { PulumiCli } from "../pulumi/cli";
 import { parseOpsConfig } from "../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
 import { parseCommandFlags, runAsScript, runTool } from "../tool/shell";
-import { assessLane, renderStatus, rollbackImages, StatusReport } from "../plan/status";
-import { containerStep, parseContainerSection, parseGpuSection, parseImagesSection, statusScript } from "../hemma/statusProbe";
 import { readVerdicts } from "./status/verdicts";
 
 interface StatusFlags {
@@ -37,7 +38,10 @@ export async function collectStatus(ctx: OpsContext, now: () => Date = () => new
   const res = await runOnHemma(target, statusScript(lanes, cfg.image.name), ctx);
   const sections = splitSections(res.stdout);
   if (sections.size === 0) {
-    throw new OpsError(`Hemma's shell answered nothing usable (exit ${res.code}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`, `run \`ssh ${target.destination} docker ps\` by hand to see why`);
+    throw new OpsError(
+      `Hemma's shell answered nothing usable (exit ${res.code}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`,
+      `run \`ssh ${target.destination} docker ps\` by hand to see why`,
+    );
   }
   const images = parseImagesSection(sections.get("images"));
   const imageRows = Array.isArray(images) ? images : [];
@@ -65,8 +69,14 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const flags = parsed.options;
     const report = await collectStatus({ ...ctx, stack: flags.stack ?? ctx.stack });
     if (flags.json) ctx.out(JSON.stringify(report, null, 2));
-    else renderStatus(report).forEach((l) => ctx.out(l));
-    if (!report.ok && !flags.json) ctx.err("error: at least one lane is not what the stack recorded (see problem: lines)\n  what to do: `npm run deploy` puts the recorded revision back; `npm run logs -- --lane <lane>` shows why a container is unhealthy");
+    else
+      renderStatus(report).forEach((l) => {
+        ctx.out(l);
+      });
+    if (!report.ok && !flags.json)
+      ctx.err(
+        "error: at least one lane is not what the stack recorded (see problem: lines)\n  what to do: `npm run deploy` puts the recorded revision back; `npm run logs -- --lane <lane>` shows why a container is unhealthy",
+      );
     return report.ok ? 0 : 1;
   });
 }

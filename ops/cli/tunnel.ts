@@ -2,19 +2,19 @@
 // one -L per lane), reusing a tunnel that is already open (its port answers /healthz with the
 // lane's profile) and moving to another port when something else holds the usual one.
 // Flags: --lane <name> (repeatable), --prod-port <n>, --eval-port <n>, --detach, --stack <name>.
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { sshArgs } from "../../lib/commands/ssh";
 import { sshTargetFromDockerHost } from "../hemma/ssh";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../tool/context";
-import { OpsError } from "../tool/error";
-import { parseToolArgs, runAsScript, runTool, STACK_FLAG, ToolSpec, usageError } from "../tool/shell";
 import { PulumiCli } from "../pulumi/cli";
-import { LaneOutput, StackOutputs } from "../pulumi/schemas";
-import { which } from "../tool/runCommand";
+import type { LaneOutput, StackOutputs } from "../pulumi/schemas";
 import { parseOpsConfig } from "../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { which } from "../tool/runCommand";
+import { parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 import { getHealthz, nextFreePort, probePort, profileOf } from "./tunnel/portProbe";
 import { isServiceRequest, serviceMain } from "./tunnel/service";
 
@@ -64,12 +64,20 @@ export const TUNNEL_SPEC: ToolSpec = {
 
 function port(text: string, flag: string, max = 65535): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > max) throw usageError(`${flag} must be ${max === 65535 ? "a TCP port (1-65535)" : `a whole number from 1 to ${max}`}, got ${text}`, TUNNEL_SPEC);
+  if (!/^\d+$/.test(text) || n < 1 || n > max)
+    throw usageError(`${flag} must be ${max === 65535 ? "a TCP port (1-65535)" : `a whole number from 1 to ${max}`}, got ${text}`, TUNNEL_SPEC);
   return n;
 }
 
 export function parseTunnelArgs(argv: string[]): TunnelOptions {
-  const values = parseToolArgs(argv, TUNNEL_SPEC) as { lane?: string[]; prodPort?: string; evalPort?: string; detach?: boolean; readyTimeoutSeconds?: string; stack?: string };
+  const values = parseToolArgs(argv, TUNNEL_SPEC) as {
+    lane?: string[];
+    prodPort?: string;
+    evalPort?: string;
+    detach?: boolean;
+    readyTimeoutSeconds?: string;
+    stack?: string;
+  };
   const ports: Record<string, number> = {};
   if (values.prodPort) ports.prod = port(values.prodPort, "--prod-port");
   if (values.evalPort) ports.eval = port(values.evalPort, "--eval-port");
@@ -87,7 +95,10 @@ export async function planTunnels(outputs: StackOutputs, opts: TunnelOptions): P
   const names = opts.lanes ?? Object.keys(outputs.lanes);
   const unknown = names.filter((n) => !outputs.lanes[n]);
   if (unknown.length > 0) {
-    throw new OpsError(`lane(s) ${unknown.join(", ")} are not deployed on this stack (deployed: ${Object.keys(outputs.lanes).join(", ") || "none"})`, "pass --lane with a deployed lane, or enable the lane in config and deploy");
+    throw new OpsError(
+      `lane(s) ${unknown.join(", ")} are not deployed on this stack (deployed: ${Object.keys(outputs.lanes).join(", ") || "none"})`,
+      "pass --lane with a deployed lane, or enable the lane in config and deploy",
+    );
   }
   const claimed = new Set<number>();
   const plans: LaneTunnel[] = [];
@@ -106,8 +117,17 @@ export async function planTunnels(outputs: StackOutputs, opts: TunnelOptions): P
       throw new OpsError(`local port ${wanted} for the ${name} lane is taken by ${state.detail}`, `choose another port with --${name}-port <n>`);
     } else {
       const alt = await nextFreePort(wanted, claimed);
-      if (alt === undefined) throw new OpsError(`local port ${wanted} for the ${name} lane is taken by ${state.detail}, and no free port follows it`, `choose a port with --${name}-port <n>`);
-      plans.push({ ...base, localPort: alt, action: "open", note: `port ${wanted} is taken by ${state.detail}; using ${alt} instead (choose with --${name}-port)` });
+      if (alt === undefined)
+        throw new OpsError(
+          `local port ${wanted} for the ${name} lane is taken by ${state.detail}, and no free port follows it`,
+          `choose a port with --${name}-port <n>`,
+        );
+      plans.push({
+        ...base,
+        localPort: alt,
+        action: "open",
+        note: `port ${wanted} is taken by ${state.detail}; using ${alt} instead (choose with --${name}-port)`,
+      });
     }
     claimed.add(plans[plans.length - 1].localPort);
   }
@@ -147,7 +167,11 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (c: string) => {
     stderr += c;
-    c.split("\n").filter((l) => l.trim()).forEach((l) => ctx.err(`ssh: ${l}`));
+    c.split("\n")
+      .filter((l) => l.trim())
+      .forEach((l) => {
+        ctx.err(`ssh: ${l}`);
+      });
   });
   let exitCode: number | undefined;
   const closed = new Promise<number>((resolve) => {
@@ -168,9 +192,13 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
     const ok = await waitUntilAnswering(t, deadline, () => exitCode !== undefined);
     if (exitCode !== undefined) {
       const detail = opts.detach && fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : stderr;
-      throw new OpsError(`ssh ${target.destination} exited (code ${exitCode}) before the tunnels were up:\n    ${detail.trim().split("\n").join("\n    ")}`, `check \`ssh ${target.destination} true\` works and that nothing holds the local ports`);
+      throw new OpsError(
+        `ssh ${target.destination} exited (code ${exitCode}) before the tunnels were up:\n    ${detail.trim().split("\n").join("\n    ")}`,
+        `check \`ssh ${target.destination} true\` works and that nothing holds the local ports`,
+      );
     }
-    if (!ok) t.note = `${t.note ? `${t.note}; ` : ""}tunnel is open but /healthz did not answer as the ${t.profile} lane within ${opts.readyTimeoutMs / 1000}s: is the container running? (\`ssh ${target.destination} docker ps -a\`)`;
+    if (!ok)
+      t.note = `${t.note ? `${t.note}; ` : ""}tunnel is open but /healthz did not answer as the ${t.profile} lane within ${opts.readyTimeoutMs / 1000}s: is the container running? (\`ssh ${target.destination} docker ps -a\`)`;
   }
   if (opts.detach) child.unref();
   return { lanes, pid: child.pid, closed, close: () => child.kill("SIGTERM") };
@@ -187,7 +215,9 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     const opts = parseTunnelArgs(argv);
     const session = await openTunnels(opts, { ...ctx, stack: opts.stack ?? ctx.stack });
     ctx.out("Lanes on this machine:");
-    session.lanes.forEach((t) => ctx.out(describe(t)));
+    session.lanes.forEach((t) => {
+      ctx.out(describe(t));
+    });
     if (session.pid === undefined) {
       ctx.out("Every tunnel was already open; nothing to do.");
       return 0;

@@ -2,13 +2,14 @@
 // is ssh:// (the default), else with the local `docker -H <dockerHost>`. Parses the JSON lines
 // docker prints and classifies failures (ssh unreachable, no permission, no such image). Image
 // checks read the image's OCI revision label, so a tag that holds another commit's build is caught.
-import { LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
-import * as commands from "../../lib/commands/docker";
+
 import { z } from "zod";
-import { runOnHemma, sshTargetFromDockerHost, isSshUrl } from "./ssh";
-import { OpsContext } from "../tool/context";
+import * as commands from "../../lib/commands/docker";
+import { LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
+import type { OpsContext } from "../tool/context";
 import { OpsError } from "../tool/error";
-import { runCommand, RunResult, tail, which } from "../tool/runCommand";
+import { type RunResult, runCommand, tail, which } from "../tool/runCommand";
+import { isSshUrl, runOnHemma, sshTargetFromDockerHost } from "./ssh";
 
 export interface DockerExec {
   /** Human description of where docker runs, e.g. "ssh hemma". */
@@ -43,15 +44,27 @@ function failure(d: DockerExec, args: string[], res: RunResult): OpsError {
   const detail = tail(res.stderr || res.stdout);
   const cmd = `docker ${args.slice(0, 2).join(" ")}`;
   if (d.where.startsWith("ssh ") && res.code === 255) {
-    return new OpsError(`could not reach Hemma (${d.where}) to run ${cmd}:\n    ${detail}`, `check that \`${d.where} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`);
+    return new OpsError(
+      `could not reach Hemma (${d.where}) to run ${cmd}:\n    ${detail}`,
+      `check that \`${d.where} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`,
+    );
   }
   if (res.code === 127) {
-    return new OpsError(`docker was not found on Hemma (${d.where}): ${detail}`, "install docker on Hemma, or make it available on the PATH of non-interactive ssh sessions");
+    return new OpsError(
+      `docker was not found on Hemma (${d.where}): ${detail}`,
+      "install docker on Hemma, or make it available on the PATH of non-interactive ssh sessions",
+    );
   }
   if (/permission denied/i.test(detail) && /docker/i.test(detail)) {
-    return new OpsError(`${cmd} on Hemma was refused:\n    ${detail}`, "add the ssh user to the docker group on Hemma (`sudo usermod -aG docker $USER`, then log in again)");
+    return new OpsError(
+      `${cmd} on Hemma was refused:\n    ${detail}`,
+      "add the ssh user to the docker group on Hemma (`sudo usermod -aG docker $USER`, then log in again)",
+    );
   }
-  return new OpsError(`${cmd} on Hemma (${d.where}) failed with exit code ${res.code}:\n    ${detail}`, "run the same docker command on Hemma by hand to see why");
+  return new OpsError(
+    `${cmd} on Hemma (${d.where}) failed with exit code ${res.code}:\n    ${detail}`,
+    "run the same docker command on Hemma by hand to see why",
+  );
 }
 
 const NO_SUCH = /no such (image|object)/i;
@@ -97,7 +110,10 @@ export async function inspectImagesById(d: DockerExec, ids: string[]): Promise<M
   const res = await d.run(args);
   // docker prints what it found and fails for the rest (an image removed meanwhile): keep what came back.
   if (res.code !== 0 && !(res.code !== 255 && NO_SUCH.test(res.stderr))) throw failure(d, args, res);
-  for (const line of res.stdout.split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of res.stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const info = parseInspectLine(line);
     found.set(info.id, info);
   }
@@ -117,7 +133,10 @@ function jsonLines<T>(text: string, schema: z.ZodType<T>, what: string): T[] {
       try {
         raw = JSON.parse(line);
       } catch {
-        throw new OpsError(`${what} printed a line that is not JSON: ${line.slice(0, 120)}`, "check the docker version on Hemma (needs --format '{{json .}}' support, docker 17.06+)");
+        throw new OpsError(
+          `${what} printed a line that is not JSON: ${line.slice(0, 120)}`,
+          "check the docker version on Hemma (needs --format '{{json .}}' support, docker 17.06+)",
+        );
       }
       const parsed = schema.safeParse(raw);
       if (!parsed.success) throw new OpsError(`${what} printed an unexpected row: ${line.slice(0, 120)}`, "check the docker version on Hemma");

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import * as docker from "../../lib/commands/docker";
 import * as rocmSmi from "../../lib/commands/rocmSmi";
-import { Section, sectionedScript } from "./remoteShell";
+import { type Section, sectionedScript } from "./remoteShell";
 
 export const DOCTOR_STEPS = {
   docker: ["docker", ...docker.version()],
@@ -51,7 +51,10 @@ export interface DeviceNode {
 export function parseDevices(section: Section | undefined): { nodes: DeviceNode[]; errors: string[] } {
   const nodes: DeviceNode[] = [];
   const errors: string[] = [];
-  for (const line of (section?.output ?? "").split("\n").map((l) => l.trim()).filter(Boolean)) {
+  for (const line of (section?.output ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)) {
     const m = /^(\/dev\/\S+) (\d+) (\S+)$/.exec(line);
     if (m) nodes.push({ path: m[1], gid: m[2], group: m[3] });
     else errors.push(line);

@@ -12,16 +12,16 @@
 //      so an expired lease means the holder has not reached Hemma for a whole lease (killed, laptop
 //      asleep or off the network).
 // The takeover is a compare-and-swap under flock on Hemma: it replaces only the owner it judged stale.
-import { randomBytes } from "crypto";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { configObject } from "../../lib/config/schema";
-import { isSshUrl, runOnHemma, sshTargetFromDockerHost } from "./ssh";
-import { LOCK_SCRIPT, LockReply, parseLockReply } from "./lockScript";
-import { OpsContext, PROJECT_NAMESPACE } from "../tool/context";
+import { type OpsContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { runCommand, tail } from "../tool/runCommand";
+import { LOCK_SCRIPT, type LockReply, parseLockReply } from "./lockScript";
+import { isSshUrl, runOnHemma, sshTargetFromDockerHost } from "./ssh";
 
 /** The lock directory on Hemma, shared by every operator (override only for tests). */
 export const DEFAULT_LOCK_DIR = "/var/tmp/sir-convert-a-lot/ops.lock";
@@ -57,7 +57,11 @@ export function lockHostConfig(projectDir: string, stack: string): { dockerHost:
   }
   const pick = <T>(key: "dockerHost" | "sshOpts"): T => {
     const parsed = configObject.shape[key].safeParse(cfg[`${PROJECT_NAMESPACE}:${key}`]);
-    if (!parsed.success) throw new OpsError(`${file}: ${PROJECT_NAMESPACE}:${key} is invalid: ${parsed.error.issues.map((i: { message: string }) => i.message).join("; ")}`, "fix it (README, Configuration reference)");
+    if (!parsed.success)
+      throw new OpsError(
+        `${file}: ${PROJECT_NAMESPACE}:${key} is invalid: ${parsed.error.issues.map((i: { message: string }) => i.message).join("; ")}`,
+        "fix it (README, Configuration reference)",
+      );
     return parsed.data as T;
   };
   return { dockerHost: pick<string>("dockerHost"), sshOpts: pick<string[]>("sshOpts") };
@@ -115,10 +119,16 @@ async function call(host: LockHost, args: string[]): Promise<LockReply> {
   const res = await host.run(args);
   const reply = parseLockReply(res.stdout);
   if (res.code === 255 && host.where.startsWith("ssh ")) {
-    throw new OpsError(`could not reach Hemma (${host.where}) to take the operator lock:\n    ${tail(res.stderr || res.stdout)}`, `check that \`${host.where} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`);
+    throw new OpsError(
+      `could not reach Hemma (${host.where}) to take the operator lock:\n    ${tail(res.stderr || res.stdout)}`,
+      `check that \`${host.where} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`,
+    );
   }
   if (res.code !== 0 || reply.status === "ERROR") {
-    throw new OpsError(`the operator lock on ${host.where} failed: ${reply.status === "ERROR" && reply.detail ? reply.detail : tail(res.stderr || res.stdout)}`, "check that the lock's folder on Hemma is writable and `flock` is installed (docs/runbook.md, The operator lock)");
+    throw new OpsError(
+      `the operator lock on ${host.where} failed: ${reply.status === "ERROR" && reply.detail ? reply.detail : tail(res.stderr || res.stdout)}`,
+      "check that the lock's folder on Hemma is writable and `flock` is installed (docs/runbook.md, The operator lock)",
+    );
   }
   return reply;
 }
@@ -137,7 +147,10 @@ export async function acquireHemmaLock(ctx: OpsContext, opts: LockOptions): Prom
     const reply = await call(host, ["acquire", dir, token, String(lease), JSON.stringify(me), stale]);
     if (reply.status === "ACQUIRED") break;
     if (reply.status === "TAKEN_OVER" || reply.status === "TAKEN_OVER_EXPIRED") {
-      const why = reply.status === "TAKEN_OVER" ? "its process is gone from this machine" : `its lease expired ${reply.now !== undefined && reply.expires !== undefined ? `${reply.now - reply.expires}s ago` : ""} (the holder stopped renewing it)`;
+      const why =
+        reply.status === "TAKEN_OVER"
+          ? "its process is gone from this machine"
+          : `its lease expired ${reply.now !== undefined && reply.expires !== undefined ? `${reply.now - reply.expires}s ago` : ""} (the holder stopped renewing it)`;
       ctx.err(`note: took over the Hemma operator lock from ${describeOwner(reply.owner)}: ${why}`);
       break;
     }
@@ -155,7 +168,8 @@ export async function acquireHemmaLock(ctx: OpsContext, opts: LockOptions): Prom
         `wait for that tool to finish and run this again (or pass --lock-wait <seconds>); if its holder is gone the lock frees itself when the lease expires (docs/runbook.md, The operator lock)`,
       );
     }
-    if (holder !== lastHolder) ctx.err(`waiting for Hemma's operator lock, held by ${holder} (giving up in ${Math.ceil((deadline - Date.now()) / 1000)}s; Ctrl-C to stop)`);
+    if (holder !== lastHolder)
+      ctx.err(`waiting for Hemma's operator lock, held by ${holder} (giving up in ${Math.ceil((deadline - Date.now()) / 1000)}s; Ctrl-C to stop)`);
     lastHolder = holder;
     await new Promise((r) => setTimeout(r, Math.min(2000, Math.max(100, deadline - Date.now()))));
     if (attempt > 100_000) throw new OpsError("internal: lock loop did not end", "report this as a bug");
@@ -166,7 +180,8 @@ export async function acquireHemmaLock(ctx: OpsContext, opts: LockOptions): Prom
     () => {
       call(host, ["renew", dir, token, String(lease)])
         .then((r) => {
-          if (r.status === "LOST" && !released) ctx.err(`warning: Hemma's operator lock was taken over by ${describeOwner(r.owner)}; this run no longer holds it`);
+          if (r.status === "LOST" && !released)
+            ctx.err(`warning: Hemma's operator lock was taken over by ${describeOwner(r.owner)}; this run no longer holds it`);
         })
         .catch((err: Error) => ctx.err(`warning: could not renew Hemma's operator lock: ${err.message}`));
     },
@@ -178,7 +193,9 @@ export async function acquireHemmaLock(ctx: OpsContext, opts: LockOptions): Prom
       if (released) return;
       released = true;
       clearInterval(renew);
-      await call(host, ["release", dir, token, String(lease)]).catch((err: Error) => ctx.err(`warning: could not release Hemma's operator lock (it frees itself after ${lease}s): ${err.message}`));
+      await call(host, ["release", dir, token, String(lease)]).catch((err: Error) =>
+        ctx.err(`warning: could not release Hemma's operator lock (it frees itself after ${lease}s): ${err.message}`),
+      );
     },
   };
 }

@@ -63,7 +63,10 @@ export interface LockReply {
 
 /** Parses the script's output: status lines may follow `show` output (takeovers print the old owner first). */
 export function parseLockReply(stdout: string): LockReply {
-  const lines = stdout.split("\n").map((l) => l.trimEnd()).filter(Boolean);
+  const lines = stdout
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter(Boolean);
   const reply: LockReply = { status: "ERROR", detail: "no reply from the lock script" };
   for (const line of lines) {
     const m = /^(owner|expires|now)=(.*)$/.exec(line);

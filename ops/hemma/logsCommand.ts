@@ -1,6 +1,6 @@
 // The remote script `npm run logs` runs on Hemma for one lane: the docker logs command line of
 // lib/commands/docker.ts, exec'd. Pure (tested by string equality in test/ops/logs.test.ts).
-import { logs, type LogsOptions, SINCE_PATTERN } from "../../lib/commands/docker";
+import { type LogsOptions, logs, SINCE_PATTERN } from "../../lib/commands/docker";
 import { remoteWords } from "./remoteShell";
 
 export type { LogsOptions };

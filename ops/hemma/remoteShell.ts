@@ -2,12 +2,13 @@
 // scripts. The argv builders are pure (tested by string equality); `runOnHemma` is the only part
 // that starts a process. Each step of a script prints its output between markers with its exit
 // code, so one connection answers many questions and `splitSections` takes them apart again.
-import { shellQuote } from "../../lib/shellQuote";
+
 import { sshArgs } from "../../lib/commands/ssh";
-import { SshTarget } from "./ssh";
-import { OpsContext } from "../tool/context";
+import { shellQuote } from "../../lib/shellQuote";
+import type { OpsContext } from "../tool/context";
 import { OpsError } from "../tool/error";
-import { runCommand, RunResult, tail, which } from "../tool/runCommand";
+import { type RunResult, runCommand, tail, which } from "../tool/runCommand";
+import type { SshTarget } from "./ssh";
 
 /** ssh options every non-interactive tool call uses: never prompt (a prompt would hang the tool). */
 export const BATCH_OPTIONS = ["-o", "BatchMode=yes"];
@@ -59,7 +60,10 @@ export async function runOnHemma(
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
   const res = await runCommand(ssh, sshScriptArgv(target, script, opts.extra), { env: ctx.env, onStdout: opts.onStdout, onStderr: opts.onStderr });
   if (res.code === 255) {
-    throw new OpsError(`could not reach Hemma (ssh ${target.destination}):\n    ${tail(res.stderr || res.stdout)}`, `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config); \`npm run doctor\` checks it`);
+    throw new OpsError(
+      `could not reach Hemma (ssh ${target.destination}):\n    ${tail(res.stderr || res.stdout)}`,
+      `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config); \`npm run doctor\` checks it`,
+    );
   }
   return res;
 }

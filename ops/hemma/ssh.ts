@@ -1,23 +1,23 @@
 // How the tools reach Hemma: the ssh target (destination, port and options) derived from config
 // `dockerHost` (ssh://[user@]host[:port]) and `sshOpts`, and running a command there. The argv is
 // built by lib/commands/ssh.ts.
-import { sshArgs, type SshTarget } from "../../lib/commands/ssh";
+import { type SshTarget, sshArgs } from "../../lib/commands/ssh";
 import { shellJoin, shellQuote } from "../../lib/shellQuote";
 import { isSshUrl, parseSshUrl } from "../../lib/sshTarget";
 import { OpsError } from "../tool/error";
-import { runCommand, RunResult, which } from "../tool/runCommand";
-
-export { shellQuote };
+import { type RunResult, runCommand, which } from "../tool/runCommand";
 
 export type { SshTarget };
-
-export { isSshUrl };
+export { isSshUrl, shellQuote };
 
 export function sshTargetFromDockerHost(dockerHost: string, sshOpts: string[]): SshTarget {
   if (!isSshUrl(dockerHost)) {
-    throw new OpsError(`config dockerHost is ${dockerHost}, not an ssh:// URL, so there is no ssh host to use`, "set dockerHost to ssh://<host> (default ssh://hemma)");
+    throw new OpsError(
+      `config dockerHost is ${dockerHost}, not an ssh:// URL, so there is no ssh host to use`,
+      "set dockerHost to ssh://<host> (default ssh://hemma)",
+    );
   }
-  let parsed;
+  let parsed: ReturnType<typeof parseSshUrl>;
   try {
     parsed = parseSshUrl(dockerHost);
   } catch (err) {

@@ -4,7 +4,7 @@
 import { z } from "zod";
 import * as docker from "../../lib/commands/docker";
 import * as rocmSmi from "../../lib/commands/rocmSmi";
-import { Section, sectionedScript } from "./remoteShell";
+import { type Section, sectionedScript } from "./remoteShell";
 
 export interface ProbeLane {
   lane: string;
@@ -59,7 +59,8 @@ export function parseContainerSection(section: Section | undefined): ContainerAn
   const line = section.output.split("\n").find((l) => l.trim().startsWith("{"));
   if (!line) return { kind: "error", detail: `docker container inspect printed no JSON: ${lastLines(section.output)}` };
   const parsed = containerInspectSchema.safeParse(JSON.parse(line));
-  if (!parsed.success) return { kind: "error", detail: `docker container inspect printed an unexpected shape: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}` };
+  if (!parsed.success)
+    return { kind: "error", detail: `docker container inspect printed an unexpected shape: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}` };
   return { kind: "found", inspect: parsed.data };
 }
 
@@ -70,7 +71,10 @@ export function parseImagesSection(section: Section | undefined): RuntimeImage[]
   if (!section) return { error: "Hemma's answer for the image list was cut off" };
   if (section.code !== 0) return { error: `docker image ls exited ${section.code}: ${lastLines(section.output)}` };
   const rows: RuntimeImage[] = [];
-  for (const line of section.output.split("\n").map((l) => l.trim()).filter((l) => l.startsWith("{"))) {
+  for (const line of section.output
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith("{"))) {
     const parsed = imageRowSchema.safeParse(JSON.parse(line));
     if (parsed.success) rows.push(parsed.data);
   }
@@ -86,7 +90,14 @@ export interface GpuAnswer {
 export function parseGpuSection(section: Section | undefined): GpuAnswer {
   if (!section) return { seen: false, detail: "Hemma's answer for rocm-smi was cut off" };
   if (section.code === 127) return { seen: false, detail: "rocm-smi is not installed on Hemma (or not on the PATH of ssh sessions)" };
-  const gpus = [...new Set(section.output.split("\n").map((l) => /^(GPU\[\d+\])/.exec(l.trim())?.[1]).filter((g): g is string => g !== undefined))];
+  const gpus = [
+    ...new Set(
+      section.output
+        .split("\n")
+        .map((l) => /^(GPU\[\d+\])/.exec(l.trim())?.[1])
+        .filter((g): g is string => g !== undefined),
+    ),
+  ];
   const names = section.output
     .split("\n")
     .map((l) => /^GPU\[\d+\]\s*:\s*Card Series:\s*(.+)$/.exec(l.trim())?.[1]?.trim())

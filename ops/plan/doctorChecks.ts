@@ -2,9 +2,10 @@
 // failure with the fix: docker engine API version against the features the stack uses, GPU device
 // nodes and whether gpu.groups grants them (with the exact config to set), rocm-smi, free disk,
 // the lanes' host ports. Pure.
-import { parseGpuSection } from "../hemma/statusProbe";
-import type { Section } from "../hemma/remoteShell";
+
 import { parseDevices, parseDockerVersion, parseFreeKiB, parseListening, parsePublished } from "../hemma/doctorProbe";
+import type { Section } from "../hemma/remoteShell";
+import { parseGpuSection } from "../hemma/statusProbe";
 
 export interface DoctorItem {
   name: string;
@@ -32,7 +33,9 @@ export function dockerItem(section: Section | undefined, ssh: string): DoctorIte
       name: "docker usable on Hemma",
       ok: false,
       detail: v.detail,
-      fix: denied ? "add the ssh user to the docker group on Hemma (`sudo usermod -aG docker $USER`), then log in again" : `start dockerd on Hemma (\`${ssh} sudo systemctl start docker\`) and check \`${ssh} docker version\``,
+      fix: denied
+        ? "add the ssh user to the docker group on Hemma (`sudo usermod -aG docker $USER`), then log in again"
+        : `start dockerd on Hemma (\`${ssh} sudo systemctl start docker\`) and check \`${ssh} docker version\``,
     };
   }
   const missing = ENGINE_FEATURES.filter((f) => !apiAtLeast(v.apiVersion, f.api));
@@ -41,10 +44,17 @@ export function dockerItem(section: Section | undefined, ssh: string): DoctorIte
       name: "docker engine version",
       ok: false,
       detail: `dockerd ${v.version} speaks API ${v.apiVersion}; ${missing.map((f) => `${f.feature} needs API ${f.api} (Docker Engine ${f.engine})`).join("; ")}`,
-      fix: `upgrade Docker Engine on Hemma to ${missing.map((f) => f.engine).sort().pop()} or newer`,
+      fix: `upgrade Docker Engine on Hemma to ${missing
+        .map((f) => f.engine)
+        .sort()
+        .pop()} or newer`,
     };
   }
-  return { name: "docker engine version", ok: true, detail: `dockerd ${v.version}, API ${v.apiVersion} (${ENGINE_FEATURES.map((f) => `${f.feature}: API ${f.api}+`).join("; ")})` };
+  return {
+    name: "docker engine version",
+    ok: true,
+    detail: `dockerd ${v.version}, API ${v.apiVersion} (${ENGINE_FEATURES.map((f) => `${f.feature}: API ${f.api}+`).join("; ")})`,
+  };
 }
 
 /** The exact command that makes gpu.groups the host's numeric GIDs (keeping gpu.devices). */
@@ -72,7 +82,11 @@ export function gpuItems(section: Section | undefined, devices: string[], groups
   const numeric = groups.filter((g) => /^\d+$/.test(g));
   const uncovered = gids.filter((g) => !numeric.includes(g));
   if (uncovered.length === 0) {
-    items.push({ name: "gpu.groups grants the device nodes", ok: true, detail: `gpu.groups ${JSON.stringify(groups)} holds every device GID (${gids.join(", ")})` });
+    items.push({
+      name: "gpu.groups grants the device nodes",
+      ok: true,
+      detail: `gpu.groups ${JSON.stringify(groups)} holds every device GID (${gids.join(", ")})`,
+    });
   } else {
     const names = groups.filter((g) => !/^\d+$/.test(g));
     items.push({
@@ -91,7 +105,12 @@ export function rocmItem(section: Section | undefined): DoctorItem {
   const gpu = parseGpuSection(section);
   return gpu.seen
     ? { name: "rocm-smi lists a GPU", ok: true, detail: gpu.detail }
-    : { name: "rocm-smi lists a GPU", ok: false, detail: gpu.detail, fix: "install ROCm on Hemma and check `rocm-smi` there (the amdgpu driver must be loaded)" };
+    : {
+        name: "rocm-smi lists a GPU",
+        ok: false,
+        detail: gpu.detail,
+        fix: "install ROCm on Hemma and check `rocm-smi` there (the amdgpu driver must be loaded)",
+      };
 }
 
 /** Space a first image build needs (ROCm torch wheels, Docling models, build cache). */
@@ -99,10 +118,20 @@ export const BUILD_DISK_GIB = 40;
 
 export function diskItem(section: Section | undefined): DoctorItem {
   const free = parseFreeKiB(section);
-  if (!free) return { name: "free disk for an image build", ok: false, detail: `could not read df: ${(section?.output ?? "no answer").trim().slice(0, 200)}`, fix: "check `df -h /var/lib/docker` on Hemma" };
+  if (!free)
+    return {
+      name: "free disk for an image build",
+      ok: false,
+      detail: `could not read df: ${(section?.output ?? "no answer").trim().slice(0, 200)}`,
+      fix: "check `df -h /var/lib/docker` on Hemma",
+    };
   const gib = free.freeKiB / 1024 / 1024;
   return gib >= BUILD_DISK_GIB
-    ? { name: "free disk for an image build", ok: true, detail: `${gib.toFixed(0)} GiB free on ${free.mount} (an image build needs about ${BUILD_DISK_GIB} GiB)` }
+    ? {
+        name: "free disk for an image build",
+        ok: true,
+        detail: `${gib.toFixed(0)} GiB free on ${free.mount} (an image build needs about ${BUILD_DISK_GIB} GiB)`,
+      }
     : {
         name: "free disk for an image build",
         ok: false,
@@ -111,7 +140,11 @@ export function diskItem(section: Section | undefined): DoctorItem {
       };
 }
 
-export function portItems(listening: Section | undefined, published: Section | undefined, lanes: { lane: string; hostPort: number; containerName: string }[]): DoctorItem[] {
+export function portItems(
+  listening: Section | undefined,
+  published: Section | undefined,
+  lanes: { lane: string; hostPort: number; containerName: string }[],
+): DoctorItem[] {
   const held = parseListening(listening);
   const byPort = parsePublished(published);
   const ours = new Set(lanes.map((l) => l.containerName));
@@ -119,8 +152,20 @@ export function portItems(listening: Section | undefined, published: Section | u
     const name = `${l.lane} host port ${l.hostPort}`;
     const holder = byPort.get(l.hostPort);
     if (holder && ours.has(holder)) return { name, ok: true, detail: `held by our container ${holder}` };
-    if (holder) return { name, ok: false, detail: `published by container ${holder}, not one of this stack's lanes`, fix: `stop that container, or set lanes.${l.lane}.hostPort to a free port` };
-    if (held.has(l.hostPort)) return { name, ok: false, detail: "a process on Hemma listens on it (not a container of this stack)", fix: `find it with \`sudo ss -tlnp 'sport = :${l.hostPort}'\` on Hemma, or set lanes.${l.lane}.hostPort to a free port` };
+    if (holder)
+      return {
+        name,
+        ok: false,
+        detail: `published by container ${holder}, not one of this stack's lanes`,
+        fix: `stop that container, or set lanes.${l.lane}.hostPort to a free port`,
+      };
+    if (held.has(l.hostPort))
+      return {
+        name,
+        ok: false,
+        detail: "a process on Hemma listens on it (not a container of this stack)",
+        fix: `find it with \`sudo ss -tlnp 'sport = :${l.hostPort}'\` on Hemma, or set lanes.${l.lane}.hostPort to a free port`,
+      };
     return { name, ok: true, detail: "free" };
   });
 }

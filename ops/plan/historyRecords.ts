@@ -1,9 +1,10 @@
 // Turns raw `stack history --json` entries into deploy records: which revision each update ran
 // (from the config recorded with it), its image, result and time. Ordered by time, never by
 // `version` (always 0 on the file backend); ties keep pulumi's own newest-first order.
+
+import { DEFAULT_IMAGE_NAME, FULL_REVISION } from "../../lib/projectFacts";
 import type { HistoryEntry } from "../pulumi/historySchema";
 import type { ConfigValue } from "../pulumi/schemas";
-import { DEFAULT_IMAGE_NAME, FULL_REVISION } from "../../lib/projectFacts";
 
 export { DEFAULT_IMAGE_NAME };
 

@@ -2,11 +2,11 @@
 // N distinct revisions that deployed successfully (history), the current revision, anything a
 // container uses, any tag that is not a revision, and any image whose OCI revision label
 // disagrees with its tag (flagged for the operator, never removed); everything else goes. Pure.
-import type { ContainerUse, ImageInfo, ImageRow } from "../hemma/docker";
-import { labelDisagrees } from "./imageLabel";
-import { deployedAt, recentGoodRevisions, UpdateRecord } from "./historyRecords";
-import { FULL_REVISION } from "../../lib/projectFacts";
 
+import { FULL_REVISION } from "../../lib/projectFacts";
+import type { ContainerUse, ImageInfo, ImageRow } from "../hemma/docker";
+import { deployedAt, recentGoodRevisions, type UpdateRecord } from "./historyRecords";
+import { labelDisagrees } from "./imageLabel";
 
 export interface KeepRevision {
   revision: string;

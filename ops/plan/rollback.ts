@@ -2,8 +2,8 @@
 // N-th one back (--steps), or an explicitly requested one (--to), from the stack's update history.
 // Pure: takes records and the current revision, returns a plan or throws a RollbackRefused.
 import { REVISION_PREFIX } from "../../lib/projectFacts";
-import { deployedAt, imageRef, recentGoodRevisions, UpdateRecord } from "./historyRecords";
 import { OpsError } from "../tool/error";
+import { deployedAt, imageRef, recentGoodRevisions, type UpdateRecord } from "./historyRecords";
 
 export interface RollbackRequest {
   /** Full SHA or an unambiguous prefix of at least 7 hex characters. */
@@ -64,7 +64,10 @@ export function planRollback(records: UpdateRecord[], current: string, request: 
 function planTo(records: UpdateRecord[], earlier: (UpdateRecord & { revision: string })[], current: string, to: string): RollbackPlan {
   const wanted = to.trim().toLowerCase();
   if (!REVISION_PREFIX.test(wanted)) {
-    throw new RollbackRefused(`--to ${JSON.stringify(to)} is not a commit SHA (7 to 40 hex characters)`, "copy a revision from `npm run pulumi -- stack history --stack hemma` or the stack output `revision`");
+    throw new RollbackRefused(
+      `--to ${JSON.stringify(to)} is not a commit SHA (7 to 40 hex characters)`,
+      "copy a revision from `npm run pulumi -- stack history --stack hemma` or the stack output `revision`",
+    );
   }
   const deployed = [...new Set(records.filter((r) => r.kind === "update" && r.revision?.startsWith(wanted)).map((r) => r.revision as string))];
   if (deployed.length > 1) {
@@ -74,7 +77,10 @@ function planTo(records: UpdateRecord[], earlier: (UpdateRecord & { revision: st
     if (current.startsWith(wanted)) {
       throw new RollbackRefused(`${short(current)} is already the current revision`, "nothing to roll back; to redeploy it run `npm run deploy`");
     }
-    throw new RollbackRefused(`revision ${wanted} was never deployed to this stack, so there is no good deployment of it to return to`, "pick a revision listed by `npm run pulumi -- stack history --stack hemma`, or deploy it with `npm run deploy`");
+    throw new RollbackRefused(
+      `revision ${wanted} was never deployed to this stack, so there is no good deployment of it to return to`,
+      "pick a revision listed by `npm run pulumi -- stack history --stack hemma`, or deploy it with `npm run deploy`",
+    );
   }
   const revision = deployed[0];
   if (revision === current) {

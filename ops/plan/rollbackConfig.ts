@@ -28,7 +28,7 @@ export interface ConfigRestore {
   changes: ConfigChange[];
 }
 
-function valueOf(v: ConfigValue): unknown {
+function configValueOf(v: ConfigValue): unknown {
   if (v.objectValue !== undefined) return v.objectValue;
   return v.value;
 }
@@ -80,8 +80,8 @@ export function planConfigRestore(recorded: ConfigJson, today: ConfigJson, names
 
   const before = new Map<string, string>();
   const after = new Map<string, string>();
-  for (const [key, v] of now) if (!v.secret) flatten(key, valueOf(v), before);
-  for (const [key, v] of Object.entries(set)) flatten(key, valueOf(v), after);
+  for (const [key, v] of now) if (!v.secret) flatten(key, configValueOf(v), before);
+  for (const [key, v] of Object.entries(set)) flatten(key, configValueOf(v), after);
   const changes: ConfigChange[] = [];
   for (const key of [...new Set([...before.keys(), ...after.keys()])].sort()) {
     if (before.get(key) !== after.get(key)) changes.push({ key, from: before.get(key), to: after.get(key) });
@@ -90,9 +90,12 @@ export function planConfigRestore(recorded: ConfigJson, today: ConfigJson, names
 }
 
 export function describeRestore(r: ConfigRestore, revision: string): string[] {
-  const lines = [`  config         restored from the update that deployed ${revision.slice(0, 12)} (every ${r.changes.length === 0 ? "key already matches" : `difference below`}):`];
+  const lines = [
+    `  config         restored from the update that deployed ${revision.slice(0, 12)} (every ${r.changes.length === 0 ? "key already matches" : `difference below`}):`,
+  ];
   for (const c of r.changes) lines.push(`                   ${c.key}: ${c.from ?? "(unset)"} -> ${c.to ?? "(unset)"}`);
   if (r.secretsKept.length > 0) lines.push(`  secrets        stay as they are (history keeps no secret values): ${r.secretsKept.join(", ")}`);
-  if (r.secretsMissing.length > 0) lines.push(`  secrets        recorded with that update but not set today, so the program's default applies: ${r.secretsMissing.join(", ")}`);
+  if (r.secretsMissing.length > 0)
+    lines.push(`  secrets        recorded with that update but not set today, so the program's default applies: ${r.secretsMissing.join(", ")}`);
   return lines;
 }

@@ -2,8 +2,8 @@
 // revision label, image, ports, uptime and restarts; lists the images kept for rollback. Pure: the
 // facts come in (ops/hemma/statusProbe.ts, ops/cli/status/verdicts.ts), a report comes out.
 import { FULL_REVISION, LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
-import type { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
 import type { Verdict } from "../cli/status/verdicts";
+import type { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
 
 export { REVISION_LABEL };
 
@@ -63,11 +63,25 @@ export function assessLane(
   verification: Verdict[],
   now: Date,
 ): LaneReport {
-  const base = { lane: expected.lane, containerName: expected.containerName, expectedRevision: stack.revision, verification, imageTags: [] as string[], ports: [] as string[], notes: [] as string[] };
+  const base = {
+    lane: expected.lane,
+    containerName: expected.containerName,
+    expectedRevision: stack.revision,
+    verification,
+    imageTags: [] as string[],
+    ports: [] as string[],
+    notes: [] as string[],
+  };
   const failed = verification.filter((v) => v.verdict === "FAIL");
   const notes = failed.map((v) => `last ${v.group} verification FAILED (${v.finishedAt ?? "time unknown"}): ${v.failureLines[0] ?? "see the report"}`);
   if (answer.kind === "missing") {
-    return { ...base, state: "missing", health: "-", notes, problems: [`container ${expected.containerName} does not exist on Hemma (the stack expects it): redeploy with \`npm run deploy\``] };
+    return {
+      ...base,
+      state: "missing",
+      health: "-",
+      notes,
+      problems: [`container ${expected.containerName} does not exist on Hemma (the stack expects it): redeploy with \`npm run deploy\``],
+    };
   }
   if (answer.kind === "error") {
     return { ...base, state: "unknown", health: "-", notes, problems: [`could not inspect container ${expected.containerName}: ${answer.detail}`] };
@@ -78,14 +92,18 @@ export function assessLane(
   const runningRevision = c.Config.Labels?.[REVISION_LABEL];
   if (c.State.Status !== "running") problems.push(`container is ${c.State.Status}${c.State.ExitCode ? ` (exit code ${c.State.ExitCode})` : ""}, not running`);
   else if (health !== "healthy") problems.push(`container health is ${health}, not healthy`);
-  if (runningRevision !== stack.revision) problems.push(`wrong revision: runs ${runningRevision ?? "(no revision label)"}, the stack recorded ${stack.revision}`);
+  if (runningRevision !== stack.revision)
+    problems.push(`wrong revision: runs ${runningRevision ?? "(no revision label)"}, the stack recorded ${stack.revision}`);
   if (stack.imageId && c.Image !== stack.imageId) problems.push(`drift: runs image ${short(c.Image)}, the stack recorded image ${short(stack.imageId)}`);
   const ports = formatPorts(c.NetworkSettings?.Ports);
   if (!ports.some((p) => p.split("->")[0].endsWith(`:${expected.hostPort}`) || p.split("->")[0] === String(expected.hostPort))) {
     problems.push(`drift: host port ${expected.hostPort} is not published (published: ${ports.join(", ") || "none"})`);
   }
   const started = c.State.StartedAt ? new Date(c.State.StartedAt) : undefined;
-  const uptimeSeconds = c.State.Status === "running" && started && !Number.isNaN(started.getTime()) ? Math.max(0, Math.round((now.getTime() - started.getTime()) / 1000)) : undefined;
+  const uptimeSeconds =
+    c.State.Status === "running" && started && !Number.isNaN(started.getTime())
+      ? Math.max(0, Math.round((now.getTime() - started.getTime()) / 1000))
+      : undefined;
   if (c.RestartCount > 0) notes.push(`restarted ${c.RestartCount} time(s) since it was created`);
   return {
     ...base,
@@ -123,15 +141,25 @@ export function renderStatus(r: StatusReport): string[] {
     lines.push(`${mark} ${l.lane} (${l.containerName}): ${l.state}, health ${l.health}`);
     lines.push(`      revision ${l.runningRevision ?? "-"}${l.runningRevision === l.expectedRevision ? " (as recorded)" : ""}`);
     if (l.imageId) lines.push(`      image ${l.imageTags.join(", ") || "(untagged)"} ${short(l.imageId)}`);
-    if (l.state === "running" || l.restarts !== undefined) lines.push(`      up ${l.uptimeSeconds === undefined ? "-" : formatDuration(l.uptimeSeconds)} (since ${l.startedAt ?? "?"}), ${l.restarts ?? 0} restart(s), ports ${l.ports.join(", ") || "none"}`);
+    if (l.state === "running" || l.restarts !== undefined)
+      lines.push(
+        `      up ${l.uptimeSeconds === undefined ? "-" : formatDuration(l.uptimeSeconds)} (since ${l.startedAt ?? "?"}), ${l.restarts ?? 0} restart(s), ports ${l.ports.join(", ") || "none"}`,
+      );
     for (const v of l.verification) {
       lines.push(`      verify ${v.group.padEnd(6)} ${v.verdict}${v.finishedAt ? ` ${v.finishedAt}` : ""}${v.evidenceDir ? `  ${v.evidenceDir}` : ""}`);
     }
-    l.problems.forEach((p) => lines.push(`      problem: ${p}`));
-    l.notes.forEach((n) => lines.push(`      note: ${n}`));
+    l.problems.forEach((p) => {
+      lines.push(`      problem: ${p}`);
+    });
+    l.notes.forEach((n) => {
+      lines.push(`      note: ${n}`);
+    });
   }
   lines.push(`GPU: ${r.gpu.seen ? "rocm-smi sees" : "NOT SEEN:"} ${r.gpu.detail}`);
   if (r.imagesError) lines.push(`Rollback images: unknown (${r.imagesError})`);
-  else lines.push(`Rollback images (${r.rollbackImages.length}): ${r.rollbackImages.map((i) => `${i.tag.slice(0, 12)}${i.createdAt ? ` (${i.createdAt})` : ""}`).join(", ") || "none"}`);
+  else
+    lines.push(
+      `Rollback images (${r.rollbackImages.length}): ${r.rollbackImages.map((i) => `${i.tag.slice(0, 12)}${i.createdAt ? ` (${i.createdAt})` : ""}`).join(", ") || "none"}`,
+    );
   return lines;
 }

@@ -2,8 +2,9 @@
 // (no prompt, keep-alive, exit on a failed forward so the service manager restarts it), and the
 // per-user service around it: a systemd user unit on Linux, a launchd agent plist on macOS. Both
 // restart ssh whenever it ends (sleep, network loss, Hemma reboot) without ever giving up. Pure.
+
+import * as path from "node:path";
 import { LABEL_DOMAIN } from "../../lib/projectFacts";
-import * as path from "path";
 
 export interface ServiceForward {
   lane: string;
@@ -23,11 +24,16 @@ export interface ServiceSpec {
 
 /** Options the service needs whatever config says (ssh uses the first value given for an option). */
 export const SERVICE_SSH_OPTIONS = [
-  "-o", "BatchMode=yes",
-  "-o", "ExitOnForwardFailure=yes",
-  "-o", "ServerAliveInterval=15",
-  "-o", "ServerAliveCountMax=3",
-  "-o", "ConnectTimeout=15",
+  "-o",
+  "BatchMode=yes",
+  "-o",
+  "ExitOnForwardFailure=yes",
+  "-o",
+  "ServerAliveInterval=15",
+  "-o",
+  "ServerAliveCountMax=3",
+  "-o",
+  "ConnectTimeout=15",
 ];
 
 export function serviceSshArgv(spec: ServiceSpec): string[] {
@@ -60,7 +66,7 @@ export function launchdLogPath(home: string, stack: string): string {
 /** One ExecStart word as systemd parses it (systemd.service "Command lines"; % and $ are specifiers/variables). */
 export function systemdWord(word: string): string {
   const escaped = word.replace(/%/g, "%%").replace(/\$/g, "$$$$");
-  return /^[A-Za-z0-9_@+=:,./\[\]-]+$/.test(escaped) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+  return /^[A-Za-z0-9_@+=:,./[\]-]+$/.test(escaped) ? escaped : `"${escaped.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 function describeForwards(spec: ServiceSpec): string {

@@ -16,7 +16,11 @@ export function managerCommands(platform: Platform, stack: string, file: string,
   if (platform === "linux") {
     const unit = unitFileName(stack);
     return {
-      install: [["systemctl", "--user", "daemon-reload"], ["systemctl", "--user", "enable", unit], ["systemctl", "--user", "restart", unit]],
+      install: [
+        ["systemctl", "--user", "daemon-reload"],
+        ["systemctl", "--user", "enable", unit],
+        ["systemctl", "--user", "restart", unit],
+      ],
       unload: [["systemctl", "--user", "disable", "--now", unit]],
       afterRemove: [["systemctl", "--user", "daemon-reload"]],
       status: ["systemctl", "--user", "show", unit, "--property=LoadState,ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestamp"],
@@ -42,12 +46,24 @@ export interface ServiceState {
 
 /** `systemctl --user show <unit> --property=...` prints KEY=value lines. */
 export function parseSystemdShow(stdout: string): ServiceState {
-  const kv = new Map(stdout.split("\n").filter((l) => l.includes("=")).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()] as [string, string]));
+  const kv = new Map(
+    stdout
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()] as [string, string]),
+  );
   const loaded = kv.get("LoadState") === "loaded";
   const running = kv.get("ActiveState") === "active" && kv.get("SubState") === "running";
   const pid = Number(kv.get("MainPID") ?? "0");
   const restarts = kv.has("NRestarts") ? Number(kv.get("NRestarts")) : undefined;
-  return { loaded, running, pid: pid > 0 ? pid : undefined, restarts, since: kv.get("ActiveEnterTimestamp") || undefined, detail: `${kv.get("ActiveState") ?? "unknown"} (${kv.get("SubState") ?? "unknown"})` };
+  return {
+    loaded,
+    running,
+    pid: pid > 0 ? pid : undefined,
+    restarts,
+    since: kv.get("ActiveEnterTimestamp") || undefined,
+    detail: `${kv.get("ActiveState") ?? "unknown"} (${kv.get("SubState") ?? "unknown"})`,
+  };
 }
 
 /** `launchctl print gui/<uid>/<label>`: `state = running`, `pid = N`, `runs = N`; exit 113 when not loaded. */
@@ -57,5 +73,11 @@ export function parseLaunchctlPrint(code: number, stdout: string): ServiceState 
   const state = field("state") ?? "unknown";
   const pid = Number(field("pid") ?? "0");
   const runs = field("runs");
-  return { loaded: true, running: state === "running", pid: pid > 0 ? pid : undefined, restarts: runs ? Math.max(0, Number(runs) - 1) : undefined, detail: state };
+  return {
+    loaded: true,
+    running: state === "running",
+    pid: pid > 0 ? pid : undefined,
+    restarts: runs ? Math.max(0, Number(runs) - 1) : undefined,
+    detail: state,
+  };
 }

@@ -5,8 +5,8 @@
 // <backend>/.pulumi/locks/<fully qualified stack>/<lock id>.json = {pid, username, hostname,
 // timestamp}; Unlock() deletes it when the CLI ends (a killed CLI leaves it behind). The stack's
 // fully qualified name in project mode is organization/<project>/<stack>.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 import { fileBackendDir } from "./env";
 
@@ -28,7 +28,7 @@ export function stackLocks(backendUrl: string | undefined, project: string, stac
     for (const name of fs.readdirSync(d)) {
       const file = path.join(d, name);
       if (!name.endsWith(".json") || !fs.statSync(file).isFile()) continue;
-      let parsed;
+      let parsed: ReturnType<typeof lockSchema.safeParse> | undefined;
       try {
         parsed = lockSchema.safeParse(JSON.parse(fs.readFileSync(file, "utf8")));
       } catch {

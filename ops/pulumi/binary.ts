@@ -7,10 +7,10 @@
 // Mirrors node_modules/pulumi (npm `pulumi` 3.265.0): lib/cache.js cacheDir() =
 // ($PULUMI_HOME or ~/.pulumi)/versions/<version>; lib/resolve.js returns <cacheDir>/bin/pulumi when
 // it is an executable non-empty file, else downloads it with get.pulumi.com/install.sh.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { OpsError } from "../tool/error";
 import { tail } from "../tool/runCommand";
 
@@ -51,13 +51,13 @@ export function resolvePinnedPulumi(env: NodeJS.ProcessEnv, projectDir: string):
   const version = pinnedPulumiVersion(projectDir);
   const bin = cachedPulumiBinary(env, version);
   if (isExecutable(bin)) return bin;
-  const script = `require(${JSON.stringify(path.join(launcherDir(projectDir), "lib", "resolve.js"))}).resolve({ version: ${JSON.stringify(version)} })` +
+  const script =
+    `require(${JSON.stringify(path.join(launcherDir(projectDir), "lib", "resolve.js"))}).resolve({ version: ${JSON.stringify(version)} })` +
     `.then((b) => process.stdout.write(b), (e) => { process.stderr.write(String(e && e.message || e)); process.exit(1); })`;
   const res = spawnSync(process.execPath, ["-e", script], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   if (res.status === 0 && isExecutable(bin)) return bin;
   throw new OpsError(
     `the pinned pulumi launcher could not install pulumi v${version} into ${path.dirname(path.dirname(bin))}:\n    ${tail(res.stderr || res.stdout || String(res.error ?? "")) || "(no output)"}`,
-    `check that this machine reaches https://get.pulumi.com, then re-run; offline, copy a pulumi v${version} install there ` +
-      `(README, Prerequisites)`,
+    `check that this machine reaches https://get.pulumi.com, then re-run; offline, copy a pulumi v${version} install there (README, Prerequisites)`,
   );
 }

@@ -2,26 +2,18 @@
 // neutralised environment and absolute backend URL (ops/pulumi/env.ts), always naming the stack;
 // parses JSON output with zod and turns every failure into an OpsError that says which command
 // failed and what to check.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
-import { historyPageSchema, HistoryEntry } from "./historySchema";
-import { OpsContext } from "../tool/context";
-import { OpsError } from "../tool/error";
 import { policyPackArgs } from "../../gate/policyPackArgs";
-import {
-  ConfigJson,
-  configJsonSchema,
-  StackExport,
-  stackExportSchema,
-  StackOutputs,
-  stackOutputsSchema,
-} from "./schemas";
+import type { OpsContext } from "../tool/context";
+import { OpsError } from "../tool/error";
+import { type RunResult, runCommand, tail } from "../tool/runCommand";
 import { resolvePinnedPulumi } from "./binary";
 import { pulumiEnvironment } from "./env";
-import { runCommand, RunResult, tail } from "../tool/runCommand";
-
 import { classifyPulumiFailure } from "./failure";
+import { type HistoryEntry, historyPageSchema } from "./historySchema";
+import { type ConfigJson, configJsonSchema, type StackExport, type StackOutputs, stackExportSchema, stackOutputsSchema } from "./schemas";
 
 /**
  * The stack's secrets are encrypted with a passphrase unless its stack file names another secrets
@@ -67,7 +59,8 @@ export class PulumiCli {
     const res = await this.capture(["stack", "select", "--non-interactive"]);
     if (res.code === 0) return;
     const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
-    if (failure.kind === "missing-stack") throw new OpsError(`stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`, failure.hint);
+    if (failure.kind === "missing-stack")
+      throw new OpsError(`stack ${this.ctx.stack} does not exist in ${this.backendUrl ?? "the current backend"}`, failure.hint);
     throw new OpsError(`\`pulumi stack select\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, failure.hint);
   }
 
@@ -77,7 +70,9 @@ export class PulumiCli {
     if (res.code !== 0) {
       const failure = classifyPulumiFailure(res.code, `${res.stderr}\n${res.stdout}`, this.ctx.stack);
       // With --show-secrets stdout may hold the API key even when the command fails: show stderr only.
-      const shown = args.includes("--show-secrets") ? res.stderr.trim() || "(no error output; stdout not shown: it may contain secrets)" : res.stderr || res.stdout;
+      const shown = args.includes("--show-secrets")
+        ? res.stderr.trim() || "(no error output; stdout not shown: it may contain secrets)"
+        : res.stderr || res.stdout;
       throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) failed with exit code ${res.code}:\n    ${tail(shown)}`, failure.hint);
     }
     return res.stdout;
@@ -91,12 +86,18 @@ export class PulumiCli {
     } catch {
       // With --show-secrets the output may hold the API key: never echo it.
       const sample = args.includes("--show-secrets") ? "(output not shown: it may contain secrets)" : stdout.slice(0, 200);
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) did not print JSON: ${sample}`, "check the pulumi CLI version (`pulumi version`); these tools need pulumi 3.x");
+      throw new OpsError(
+        `\`pulumi ${args.join(" ")}\` (${what}) did not print JSON: ${sample}`,
+        "check the pulumi CLI version (`pulumi version`); these tools need pulumi 3.x",
+      );
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new OpsError(`\`pulumi ${args.join(" ")}\` (${what}) printed JSON of an unexpected shape: ${issues}`, "check that the stack was deployed by this project's program (docs/architecture.md lists its outputs)");
+      throw new OpsError(
+        `\`pulumi ${args.join(" ")}\` (${what}) printed JSON of an unexpected shape: ${issues}`,
+        "check that the stack was deployed by this project's program (docs/architecture.md lists its outputs)",
+      );
     }
     return parsed.data;
   }
@@ -119,12 +120,18 @@ export class PulumiCli {
     if (showSecrets) args.push("--show-secrets");
     const raw = await this.json(args, z.unknown(), "reading the stack outputs");
     if (raw !== null && typeof raw === "object" && Object.keys(raw).length === 0) {
-      throw new OpsError(`nothing is deployed on stack ${this.ctx.stack} yet (it has no outputs), so there is nothing to ${forWhat === "this" ? "work on" : forWhat}`, "deploy first: `npm run deploy` (docs/runbook.md, 2. First deploy)");
+      throw new OpsError(
+        `nothing is deployed on stack ${this.ctx.stack} yet (it has no outputs), so there is nothing to ${forWhat === "this" ? "work on" : forWhat}`,
+        "deploy first: `npm run deploy` (docs/runbook.md, 2. First deploy)",
+      );
     }
     const parsed = stackOutputsSchema.safeParse(raw);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
-      throw new OpsError(`the outputs of stack ${this.ctx.stack} have an unexpected shape: ${issues}`, "check that the stack was deployed by this project's program (docs/architecture.md, Stack outputs); redeploy with `npm run deploy`");
+      throw new OpsError(
+        `the outputs of stack ${this.ctx.stack} have an unexpected shape: ${issues}`,
+        "check that the stack was deployed by this project's program (docs/architecture.md, Stack outputs); redeploy with `npm run deploy`",
+      );
     }
     return parsed.data;
   }
@@ -162,7 +169,9 @@ export class PulumiCli {
     let child: import("child_process").ChildProcess | undefined;
     const forward = (signal: NodeJS.Signals) => (): void => {
       const passOn = signal === "SIGTERM" || !this.ctx.inheritStdio;
-      this.ctx.err(`received ${signal}: ${passOn ? "asking pulumi to cancel" : "pulumi got it too and cancels"}; waiting for pulumi to finish the step it is in (do not kill it: that leaves pending operations)`);
+      this.ctx.err(
+        `received ${signal}: ${passOn ? "asking pulumi to cancel" : "pulumi got it too and cancels"}; waiting for pulumi to finish the step it is in (do not kill it: that leaves pending operations)`,
+      );
       if (passOn && child && child.exitCode === null) child.kill("SIGINT");
     };
     const onInt = forward("SIGINT");

@@ -14,8 +14,8 @@
 //   absolute with filepath.Abs, i.e. against the CLI's working directory.
 // - pulumi npm launcher 3.265.0 node_modules/pulumi/lib/resolve.js: PULUMI_VERSION replaces the
 //   pinned version.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { OpsError } from "../tool/error";
 
 /** Variables stripped from pulumi's environment, and why each one would do harm. */

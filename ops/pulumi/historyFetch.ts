@@ -1,6 +1,6 @@
 // Reads the whole update history of the stack, page by page (`--page-size`/`--page`), because
 // pulumi prints only 10 entries unless asked for more.
-import { HistoryEntry } from "./historySchema";
+import type { HistoryEntry } from "./historySchema";
 
 export interface HistorySource {
   historyPage(page: number, pageSize: number): Promise<HistoryEntry[]>;

@@ -3,7 +3,6 @@
 import { z } from "zod";
 import { FULL_REVISION } from "../../lib/projectFacts";
 
-
 /**
  * One entry of `pulumi config --json` (and of the `config` map in `stack history --json`):
  * secret values have `value` elided unless --show-secrets; objects and lists carry `objectValue`.

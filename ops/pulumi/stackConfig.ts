@@ -1,10 +1,10 @@
 // The stack config as the operator tools see it: `pulumi config --json` decoded and parsed with
 // the program's own schema (lib/config/schema.ts), so the tools and the program agree on every
 // default and rule. Secret values are never read here.
-import * as path from "path";
-import { configSchema, ParsedConfig, SECRET_KEYS, STRING_KEYS } from "../../lib/config/schema";
+import * as path from "node:path";
+import { configSchema, type ParsedConfig, SECRET_KEYS, STRING_KEYS } from "../../lib/config/schema";
 import { OpsError } from "../tool/error";
-import { ConfigJson, ConfigValue } from "./schemas";
+import type { ConfigJson, ConfigValue } from "./schemas";
 
 export type OpsConfig = Omit<ParsedConfig, "apiKey">;
 
@@ -31,7 +31,10 @@ export function parseOpsConfig(json: ConfigJson, namespace: string): OpsConfig {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${namespace}:${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new OpsError(`the stack configuration is invalid: ${issues}`, "fix it with `npm run pulumi -- config set ... --stack hemma` (README, Configuration reference)");
+    throw new OpsError(
+      `the stack configuration is invalid: ${issues}`,
+      "fix it with `npm run pulumi -- config set ... --stack hemma` (README, Configuration reference)",
+    );
   }
   const { apiKey: _secret, ...cfg } = parsed.data;
   return cfg;
@@ -40,7 +43,10 @@ export function parseOpsConfig(json: ConfigJson, namespace: string): OpsConfig {
 /** The current revision, or a refusal saying nothing was ever deployed. */
 export function requireRevision(cfg: OpsConfig, namespace: string): string {
   if (!cfg.revision) {
-    throw new OpsError(`config ${namespace}:revision is not set, so this stack has no current revision`, "deploy first with `npm run deploy` (docs/runbook.md, 2. First deploy)");
+    throw new OpsError(
+      `config ${namespace}:revision is not set, so this stack has no current revision`,
+      "deploy first with `npm run deploy` (docs/runbook.md, 2. First deploy)",
+    );
   }
   return cfg.revision;
 }

@@ -1,7 +1,7 @@
 // Detects pending operations (resources a killed or crashed `pulumi up` left half-done) in the
 // `pulumi stack export` JSON, and refuses with the recovery steps from the runbook.
 import { OpsError } from "../tool/error";
-import { StackExport } from "./schemas";
+import type { StackExport } from "./schemas";
 
 export function pendingOperations(exp: StackExport): { urn: string; type: string }[] {
   return (exp.deployment?.pending_operations ?? []).map((op) => ({ urn: op.resource.urn, type: op.type }));

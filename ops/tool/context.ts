@@ -1,9 +1,8 @@
 // What every operator tool needs from its surroundings, in one injectable object: environment
 // (PATH decides which pulumi/ssh/docker run), project directory, stack, output sinks and the TTY.
-import * as readline from "readline";
-import { projectRoot } from "../../lib/projectRoot";
-
+import * as readline from "node:readline";
 import { DEFAULT_STACK, NAMESPACE } from "../../lib/projectFacts";
+import { projectRoot } from "../../lib/projectRoot";
 
 /** The project's config namespace and default stack (defined in lib/projectFacts.ts). */
 export { DEFAULT_STACK, NAMESPACE as PROJECT_NAMESPACE };

@@ -1,10 +1,10 @@
 // Runs external programs (pulumi, ssh, docker, git) with an explicit environment, capturing or
 // streaming their output (the spawn core is lib/spawnCapture.ts), and finds executables on a PATH
 // the caller controls (tests put fakes first).
-import { ChildProcess } from "child_process";
+import type { ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { spawnCapture } from "../../lib/spawnCapture";
-import * as fs from "fs";
-import * as path from "path";
 import { OpsError } from "./error";
 
 export interface RunOptions {

@@ -5,7 +5,7 @@
 // ToolSpec (parseToolArgs) or as their own commander Command (parseCommandFlags: status, logs,
 // doctor, tunnel service); both go through parseCommander.
 import { Command, CommanderError, Option } from "commander";
-import { OpsContext } from "./context";
+import type { OpsContext } from "./context";
 import { describeError, OpsError } from "./error";
 
 /** One flag: commander's flag syntax (`-y, --yes`, `--stack <name>`) and a one-line description. */
@@ -74,7 +74,12 @@ export function toolCommand(spec: ToolSpec): Command {
     if (f.repeatable) opt.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     cmd.addOption(opt);
   }
-  cmd.usage(spec.flags.filter((f) => !f.hidden).map((f) => `[${f.flags.split(", ").pop()}]${f.repeatable ? "..." : ""}`).join(" "));
+  cmd.usage(
+    spec.flags
+      .filter((f) => !f.hidden)
+      .map((f) => `[${f.flags.split(", ").pop()}]${f.repeatable ? "..." : ""}`)
+      .join(" "),
+  );
   return cmd;
 }
 
@@ -106,7 +111,12 @@ export type Parsed<T> = { kind: "options"; options: T } | { kind: "help" };
 export function parseCommandFlags<T>(program: Command, argv: string[], ctx: Pick<OpsContext, "out">): Parsed<T> {
   const outcome = parseCommander(program, argv);
   if (outcome.kind === "help") {
-    outcome.printed.trimEnd().split("\n").forEach((l) => ctx.out(l));
+    outcome.printed
+      .trimEnd()
+      .split("\n")
+      .forEach((l) => {
+        ctx.out(l);
+      });
     return { kind: "help" };
   }
   if (outcome.kind === "usage") throw new OpsError(outcome.message, `see \`npm run ${program.name()} -- --help\``, 2);

@@ -3,7 +3,7 @@
 // Whether the env input is a Pulumi secret cannot be seen from a policy (policies receive secrets
 // unwrapped, pulumi/pulumi-policy#241); that check lives in gateOnly.ts, which the offline gate runs.
 // At a first-deploy preview the generated key is unknown; api-key-source decides where it comes from.
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { apiKeyProblem } from "./invariants";
 import { API_KEY_VAR, envEntries, known, laneOf, SERVICE_FALLBACK_API_KEY, unknownEnvIndexes, violation } from "./model";
@@ -20,7 +20,7 @@ export const DEFAULTS: ApiKeySecretConfig = { minLength: 24 };
  * Every known string in the container's inputs outside `envs`, with its field path. Values unknown
  * at preview (the image id of a new build) are skipped: they come from a provider, not from the key.
  */
-function otherStrings(props: Record<string, any>): { field: string; text: string }[] {
+function otherStrings(props: Record<string, unknown>): { field: string; text: string }[] {
   const out: { field: string; text: string }[] = [];
   const walk = (read: () => unknown, field: string) => {
     const v = known(read);
@@ -47,14 +47,28 @@ export const apiKeySecret: ResourceValidationPolicy = {
     // At a first-deploy preview the generated key is unknown: only its own element may be.
     const unknown = unknownEnvIndexes(args.props);
     if (unknown.length > 1 || (unknown.length === 1 && keys.length > 0)) {
-      reportViolation(violation(NAME, args, `envs[${unknown.join(",")}]`, `unknown at preview (${unknown.length} element${unknown.length === 1 ? "" : "s"}${keys.length ? `, besides a known ${API_KEY_VAR}` : ""})`,
-        `build every variable but ${API_KEY_VAR} from config, so the pack can read it at preview; only the key's own element may be unknown`));
+      reportViolation(
+        violation(
+          NAME,
+          args,
+          `envs[${unknown.join(",")}]`,
+          `unknown at preview (${unknown.length} element${unknown.length === 1 ? "" : "s"}${keys.length ? `, besides a known ${API_KEY_VAR}` : ""})`,
+          `build every variable but ${API_KEY_VAR} from config, so the pack can read it at preview; only the key's own element may be unknown`,
+        ),
+      );
       return;
     }
     if (keys.length === 0 && unknown.length === 1) return; // the unknown key: api-key-source traces it
     if (keys.length === 0) {
-      reportViolation(violation(NAME, args, `envs ${API_KEY_VAR}`, `(unset, so the service accepts its built-in key "${SERVICE_FALLBACK_API_KEY}")`,
-        "pass the stack's secret API key (config apiKey as a secret, or the generated one)"));
+      reportViolation(
+        violation(
+          NAME,
+          args,
+          `envs ${API_KEY_VAR}`,
+          `(unset, so the service accepts its built-in key "${SERVICE_FALLBACK_API_KEY}")`,
+          "pass the stack's secret API key (config apiKey as a secret, or the generated one)",
+        ),
+      );
       return;
     }
     for (const e of keys) {

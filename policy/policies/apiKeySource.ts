@@ -3,9 +3,9 @@
 // known yet, so api-key-secret cannot read it; the key's env element must then come from a
 // RandomPassword of this stack (its `envs` property dependencies), long enough and never the
 // service's fallback. A key from config is known at preview and api-key-secret decides it.
-import { StackValidationPolicy } from "@pulumi/policy";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
-import { known, RANDOM_PASSWORD, show, stackLanes, StackResourceView, unknownEnvIndexes, violation } from "./model";
+import { known, RANDOM_PASSWORD, type StackResourceView, show, stackLanes, unknownEnvIndexes, violation } from "./model";
 
 export const NAME = "api-key-source";
 
@@ -35,8 +35,16 @@ export const apiKeySource: StackValidationPolicy = {
       const passwords = deps.filter((d) => d.type === RANDOM_PASSWORD);
       if (passwords.length === 0 || others.length > 0) {
         const from = deps.length ? show(deps.map((d) => `${d.type}::${d.name}`)) : "(no resource)";
-        reportViolation(violation(NAME, c, `envs[${unknown.join(",")}]`, `unknown at preview, from ${from}`,
-          "pass the API key from config (pulumi config set --secret apiKey) or from the stack's random.RandomPassword result, and nothing else unknown"), c.urn);
+        reportViolation(
+          violation(
+            NAME,
+            c,
+            `envs[${unknown.join(",")}]`,
+            `unknown at preview, from ${from}`,
+            "pass the API key from config (pulumi config set --secret apiKey) or from the stack's random.RandomPassword result, and nothing else unknown",
+          ),
+          c.urn,
+        );
         continue;
       }
       for (const p of passwords) {

@@ -1,7 +1,7 @@
 // Policy config: each policy declares its JSON schema (with the same defaults the code uses) and
 // reads its config through readConfig, so the pack behaves the same whether or not the engine
 // sent config (`--policy-pack-config`) or filled in schema defaults.
-import { PolicyConfigSchema } from "@pulumi/policy";
+import type { PolicyConfigSchema } from "@pulumi/policy";
 
 /** Merges the config the engine sent over the policy's defaults (unset and null keys keep the default). */
 export function readConfig<T extends object>(args: { getConfig<U extends object>(): U }, defaults: T): T {
@@ -12,10 +12,7 @@ export function readConfig<T extends object>(args: { getConfig<U extends object>
 }
 
 /** Builds a config schema whose `default`s are exactly the given defaults. */
-export function schemaWithDefaults(
-  defaults: Record<string, unknown>,
-  properties: PolicyConfigSchema["properties"],
-): PolicyConfigSchema {
+export function schemaWithDefaults(defaults: Record<string, unknown>, properties: PolicyConfigSchema["properties"]): PolicyConfigSchema {
   const withDefaults: PolicyConfigSchema["properties"] = {};
   for (const [k, schema] of Object.entries(properties)) {
     withDefaults[k] = k in defaults ? { ...schema, default: defaults[k] as never } : schema;

@@ -1,6 +1,6 @@
 // Advisory container hygiene: a /readyz healthcheck, a restart policy, rotated logs for service
 // containers, and no privileged containers at all.
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { asArray, asRecord, asString, CONTAINER, laneOf, show, violation } from "./model";
 
 export const HEALTHCHECK = "readyz-healthcheck";
@@ -20,8 +20,15 @@ export const readyzHealthcheck: ResourceValidationPolicy = {
     if (!laneOf(args)) return args.notApplicable("not a service container");
     const tests = asArray(asRecord(args.props.healthcheck).tests).filter((t): t is string => typeof t === "string");
     if (!tests.some((t) => t.includes("/readyz"))) {
-      reportViolation(violation(HEALTHCHECK, args, "healthcheck.tests", show(tests.length ? tests : undefined),
-        `probe http://127.0.0.1:<container port>/readyz (interval 30s, timeout 10s, retries 3, start period 15s)`));
+      reportViolation(
+        violation(
+          HEALTHCHECK,
+          args,
+          "healthcheck.tests",
+          show(tests.length ? tests : undefined),
+          `probe http://127.0.0.1:<container port>/readyz (interval 30s, timeout 10s, retries 3, start period 15s)`,
+        ),
+      );
     }
   },
 };
@@ -34,7 +41,9 @@ export const restartPolicy: ResourceValidationPolicy = {
     if (!laneOf(args)) return args.notApplicable("not a service container");
     const restart = asString(args.props.restart);
     if (restart === undefined || !RESTARTING.includes(restart.split(":")[0])) {
-      reportViolation(violation(RESTART, args, "restart", restart === undefined ? "(unset, docker default \"no\")" : show(restart), `set restart: "unless-stopped"`));
+      reportViolation(
+        violation(RESTART, args, "restart", restart === undefined ? '(unset, docker default "no")' : show(restart), `set restart: "unless-stopped"`),
+      );
     }
   },
 };
@@ -50,7 +59,9 @@ export const logRotation: ResourceValidationPolicy = {
     const opts = asRecord(args.props.logOpts);
     for (const key of ["max-size", "max-file"]) {
       if (asString(opts[key]) === undefined) {
-        reportViolation(violation(LOG_ROTATION, args, `logOpts.${key}`, "(unset)", `set logDriver "json-file" with logOpts {"max-size": "50m", "max-file": "5"}`));
+        reportViolation(
+          violation(LOG_ROTATION, args, `logOpts.${key}`, "(unset)", `set logDriver "json-file" with logOpts {"max-size": "50m", "max-file": "5"}`),
+        );
       }
     }
   },
@@ -63,7 +74,9 @@ export const noPrivileged: ResourceValidationPolicy = {
   validateResource: (args, reportViolation) => {
     if (args.type !== CONTAINER) return args.notApplicable("not a container");
     if (args.props.privileged === true) {
-      reportViolation(violation(NO_PRIVILEGED, args, "privileged", "true", "remove privileged; map /dev/kfd and /dev/dri and add the video and render groups instead"));
+      reportViolation(
+        violation(NO_PRIVILEGED, args, "privileged", "true", "remove privileged; map /dev/kfd and /dev/dri and add the video and render groups instead"),
+      );
     }
   },
 };

@@ -2,10 +2,10 @@
 // data root (from its env, as the service resolves it) is a dedicated mount; no volume or host
 // path is writable by two lanes (except the allow-listed model cache) and no lane's host path
 // lies inside another's.
-import { StackValidationPolicy } from "@pulumi/policy";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { laneOwnershipProblems } from "./invariants";
-import { evalRoot, Lane, laneDataRoot, Mount, mounts, pathWithin, prodRoot, show, stackLanes, StackResourceView, violation } from "./model";
+import { evalRoot, type Lane, laneDataRoot, type Mount, mounts, pathWithin, prodRoot, type StackResourceView, show, stackLanes, violation } from "./model";
 
 export const NAME = "data-root-separation";
 
@@ -23,7 +23,8 @@ interface LaneMounts {
 
 export const dataRootSeparation: StackValidationPolicy = {
   name: NAME,
-  description: "prod and eval use different data volumes mounted at their data-dir paths; no volume or host path is writable by both lanes except an allow-listed cache.",
+  description:
+    "prod and eval use different data volumes mounted at their data-dir paths; no volume or host path is writable by both lanes except an allow-listed cache.",
   enforcementLevel: "mandatory",
   configSchema: schemaWithDefaults(DEFAULTS as unknown as Record<string, unknown>, {
     sharedVolumes: { type: "array", items: { type: "string" } },
@@ -43,19 +44,38 @@ export const dataRootSeparation: StackValidationPolicy = {
       const atRoot = ms.find((m) => m.target !== undefined && pathWithin(m.target, root.resolved) && pathWithin(root.resolved, m.target));
       if (!atRoot) {
         const targets = ms.map((m) => m.target).filter((t) => t !== undefined);
-        reportViolation(violation(NAME, c, `envs ${root.source}`, `${show(root.value)} (resolves to ${root.resolved}; mounts are at ${show(targets)})`,
-          `mount the ${lane.lane} data volume at ${root.resolved}, or point ${root.source === "(default)" ? "the data-dir variable" : root.source} at the path the data volume is mounted on`), c.urn);
+        reportViolation(
+          violation(
+            NAME,
+            c,
+            `envs ${root.source}`,
+            `${show(root.value)} (resolves to ${root.resolved}; mounts are at ${show(targets)})`,
+            `mount the ${lane.lane} data volume at ${root.resolved}, or point ${root.source === "(default)" ? "the data-dir variable" : root.source} at the path the data volume is mounted on`,
+          ),
+          c.urn,
+        );
       } else if (atRoot.readOnly) {
         reportViolation(violation(NAME, c, `${atRoot.field}.readOnly`, "true", `the ${lane.lane} data root must be writable`), c.urn);
       } else if (cfg.sharedVolumes.includes(atRoot.source ?? "")) {
-        reportViolation(violation(NAME, c, `${atRoot.field}.source`, show(atRoot.source), `the data root must be a lane-owned volume, not the shared cache`), c.urn);
+        reportViolation(
+          violation(NAME, c, `${atRoot.field}.source`, show(atRoot.source), `the data root must be a lane-owned volume, not the shared cache`),
+          c.urn,
+        );
       }
       // The service itself refuses prod root == eval root (data_root_configuration_collision).
       const p = prodRoot(c.props);
       const e = evalRoot(c.props);
       if (p.resolved === e.resolved) {
-        reportViolation(violation(NAME, c, `envs ${e.source}`, `${show(e.value)} (same as the prod root from ${p.source})`,
-          "give prod and eval different data directories (readiness reports data_root_configuration_collision otherwise)"), c.urn);
+        reportViolation(
+          violation(
+            NAME,
+            c,
+            `envs ${e.source}`,
+            `${show(e.value)} (same as the prod root from ${p.source})`,
+            "give prod and eval different data directories (readiness reports data_root_configuration_collision otherwise)",
+          ),
+          c.urn,
+        );
       }
     }
 
@@ -88,12 +108,28 @@ export const dataRootSeparation: StackValidationPolicy = {
             const shared = cfg.sharedVolumes.includes(mb.source);
             if (ma.source === mb.source) {
               if (shared || (ma.readOnly && mb.readOnly)) continue;
-              reportViolation(violation(NAME, bc, `${mb.field}.source`, `${show(mb.source)} (also mounted writable by lane ${a.lane.lane} at ${ma.field})`,
-                `give lane ${b.lane.lane} its own ${mb.kind === "volume" ? "volume" : "host path"}, or list it in the ${NAME} config sharedVolumes if it is a cache`), bc.urn);
+              reportViolation(
+                violation(
+                  NAME,
+                  bc,
+                  `${mb.field}.source`,
+                  `${show(mb.source)} (also mounted writable by lane ${a.lane.lane} at ${ma.field})`,
+                  `give lane ${b.lane.lane} its own ${mb.kind === "volume" ? "volume" : "host path"}, or list it in the ${NAME} config sharedVolumes if it is a cache`,
+                ),
+                bc.urn,
+              );
             } else if (mb.kind === "bind" && (pathWithin(mb.source, ma.source) || pathWithin(ma.source, mb.source))) {
               if (shared || cfg.sharedVolumes.includes(ma.source)) continue;
-              reportViolation(violation(NAME, bc, `${mb.field}.source`, `${show(mb.source)} (nested with lane ${a.lane.lane}'s host path ${show(ma.source)})`,
-                `use host paths for lanes ${a.lane.lane} and ${b.lane.lane} that do not contain each other`), bc.urn);
+              reportViolation(
+                violation(
+                  NAME,
+                  bc,
+                  `${mb.field}.source`,
+                  `${show(mb.source)} (nested with lane ${a.lane.lane}'s host path ${show(ma.source)})`,
+                  `use host paths for lanes ${a.lane.lane} and ${b.lane.lane} that do not contain each other`,
+                ),
+                bc.urn,
+              );
             }
           }
         }

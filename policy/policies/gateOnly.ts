@@ -4,7 +4,7 @@
 // The offline gate (gate/analyzerGateChecks.ts) supplies those facts from the registration and
 // reports each finding under the pack policy it completes, at that policy's configured level.
 import { NAME as API_KEY_SECRET } from "./apiKeySecret";
-import { API_KEY_VAR, asArray, stackLanes, StackResourceView, violation } from "./model";
+import { API_KEY_VAR, asArray, type StackResourceView, stackLanes, violation } from "./model";
 import { dataVolumes, NAME as PROTECTED_DATA } from "./protectedData";
 
 /** Pulumi's wire marker of a secret value (sdk/nodejs/runtime/rpc specialSigKey / specialSecretSig). */
@@ -40,18 +40,35 @@ export function gateOnlyFindings(facts: Map<StackResourceView, RegistrationFacts
   const out: GateOnlyFinding[] = [];
   for (const [v, why] of dataVolumes(all)) {
     if (!facts.get(v)!.retainOnDelete) {
-      out.push({ policy: PROTECTED_DATA, urn: v.urn,
+      out.push({
+        policy: PROTECTED_DATA,
+        urn: v.urn,
         description: "Data volumes are retained on delete (checked by the offline gate: retainOnDelete is not sent to policy packs).",
-        message: violation(PROTECTED_DATA, v, "options.retainOnDelete", `false (data volume: ${why})`, "register it with { protect: true, retainOnDelete: true }") });
+        message: violation(
+          PROTECTED_DATA,
+          v,
+          "options.retainOnDelete",
+          `false (data volume: ${why})`,
+          "register it with { protect: true, retainOnDelete: true }",
+        ),
+      });
     }
   }
   for (const lane of stackLanes(all)) {
     const wire = facts.get(lane.container as StackResourceView)!.wireEnvs;
     if (wire !== undefined && !apiKeyIsSecret(wire)) {
-      out.push({ policy: API_KEY_SECRET, urn: lane.container.urn,
+      out.push({
+        policy: API_KEY_SECRET,
+        urn: lane.container.urn,
         description: "The API key reaches containers only as a Pulumi secret (checked by the offline gate: policy packs see secrets unwrapped).",
-        message: violation(API_KEY_SECRET, lane.container, `envs ${API_KEY_VAR}`, "[a plain, non-secret value]",
-          "build the env from a secret Output (config apiKey set with --secret, or the generated RandomPassword result)") });
+        message: violation(
+          API_KEY_SECRET,
+          lane.container,
+          `envs ${API_KEY_VAR}`,
+          "[a plain, non-secret value]",
+          "build the env from a secret Output (config apiKey set with --secret, or the generated RandomPassword result)",
+        ),
+      });
     }
   }
   return out;

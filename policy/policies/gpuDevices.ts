@@ -1,7 +1,7 @@
 // gpu-devices: every service container gets every GPU device node and joins the groups that own
 // them, so torch inside the container can reach the AMD GPU (the upstream failure: containers
 // without /dev/kfd and /dev/dri reported ready and ran nothing on the GPU).
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { gpuGroupProblems, REQUIRED_GPU_DEVICES, REQUIRED_GPU_GROUPS } from "./invariants";
 import { asArray, asRecord, asString, laneOf, show, violation } from "./model";
@@ -42,20 +42,31 @@ export const gpuDevices: ResourceValidationPolicy = {
       if (!mapped) {
         const have = devices.map((d) => asString(d.hostPath)).filter((p) => p !== undefined);
         reportViolation(
-          violation(NAME, args, "devices", `missing ${wanted} (mapped: ${show(have)})`,
-            `add {hostPath: "${wanted}", containerPath: "${wanted}", permissions: "rwm"} so the ${lane.lane} lane can reach the GPU`),
+          violation(
+            NAME,
+            args,
+            "devices",
+            `missing ${wanted} (mapped: ${show(have)})`,
+            `add {hostPath: "${wanted}", containerPath: "${wanted}", permissions: "rwm"} so the ${lane.lane} lane can reach the GPU`,
+          ),
         );
         continue;
       }
       const containerPath = asString(mapped.containerPath) ?? wanted;
       if (containerPath !== wanted) {
-        reportViolation(violation(NAME, args, `devices[hostPath=${wanted}].containerPath`, show(containerPath),
-          `map ${wanted} at the same path inside the container (ROCm looks for ${wanted})`));
+        reportViolation(
+          violation(
+            NAME,
+            args,
+            `devices[hostPath=${wanted}].containerPath`,
+            show(containerPath),
+            `map ${wanted} at the same path inside the container (ROCm looks for ${wanted})`,
+          ),
+        );
       }
       const perms = asString(mapped.permissions) ?? "rwm";
       if (!perms.includes("r") || !perms.includes("w")) {
-        reportViolation(violation(NAME, args, `devices[hostPath=${wanted}].permissions`, show(perms),
-          `use "rwm" (ROCm opens the device nodes read-write)`));
+        reportViolation(violation(NAME, args, `devices[hostPath=${wanted}].permissions`, show(perms), `use "rwm" (ROCm opens the device nodes read-write)`));
       }
     }
     const joined = asArray(args.props.groupAdds).map((g) => String(g));

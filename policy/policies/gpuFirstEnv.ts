@@ -1,7 +1,7 @@
 // gpu-first-env: no lane unlocks CPU execution or declares the GPU unavailable through its
 // environment. Eval defaults to CPU-only when its switch is absent, so eval must switch it off
 // explicitly, unless the policy config names a recorded decision to keep it.
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { envEntries, isFalsy, isTruthy, laneOf, show, violation } from "./model";
 
@@ -43,9 +43,10 @@ export const gpuFirstEnv: ResourceValidationPolicy = {
       const unlock = PROD_UNLOCKS.includes(e.key) || EVAL_UNLOCKS.includes(e.key);
       if (!unlock || !isTruthy(e.value)) continue;
       if (evalRelaxed && EVAL_UNLOCKS.includes(e.key)) continue;
-      const fix = lane.profile === "eval" && EVAL_UNLOCKS.includes(e.key)
-        ? `set ${e.key}=0 ${RECORD_HINT}`
-        : `remove ${e.key} or set it to 0 (the ${lane.lane} lane must run on the GPU)`;
+      const fix =
+        lane.profile === "eval" && EVAL_UNLOCKS.includes(e.key)
+          ? `set ${e.key}=0 ${RECORD_HINT}`
+          : `remove ${e.key} or set it to 0 (the ${lane.lane} lane must run on the GPU)`;
       reportViolation(violation(NAME, args, `envs[${e.index}] ${e.key}`, show(e.value), fix));
     }
 
@@ -55,20 +56,30 @@ export const gpuFirstEnv: ResourceValidationPolicy = {
     }
     for (const e of gpu) {
       if (e.value !== "1") {
-        reportViolation(violation(NAME, args, `envs[${e.index}] ${GPU_AVAILABLE}`, show(e.value), `set it to exactly "1"; Hemma has the GPU and the service must use it`));
+        reportViolation(
+          violation(NAME, args, `envs[${e.index}] ${GPU_AVAILABLE}`, show(e.value), `set it to exactly "1"; Hemma has the GPU and the service must use it`),
+        );
       }
     }
 
     if (lane.profile === "eval" && !evalRelaxed) {
       const cpuOnly = entries.filter((e) => e.key === EVAL_CPU_ONLY);
       if (cpuOnly.length === 0) {
-        reportViolation(violation(NAME, args, `envs ${EVAL_CPU_ONLY}`, "(unset, which eval treats as CPU-only allowed)",
-          `set ${EVAL_CPU_ONLY}=0 ${RECORD_HINT}`));
+        reportViolation(
+          violation(NAME, args, `envs ${EVAL_CPU_ONLY}`, "(unset, which eval treats as CPU-only allowed)", `set ${EVAL_CPU_ONLY}=0 ${RECORD_HINT}`),
+        );
       }
       for (const e of cpuOnly) {
         if (!isTruthy(e.value) && !isFalsy(e.value)) {
-          reportViolation(violation(NAME, args, `envs[${e.index}] ${EVAL_CPU_ONLY}`, show(e.value),
-            `set ${EVAL_CPU_ONLY}=0 (a value that is not a boolean leaves eval on its CPU-only default)`));
+          reportViolation(
+            violation(
+              NAME,
+              args,
+              `envs[${e.index}] ${EVAL_CPU_ONLY}`,
+              show(e.value),
+              `set ${EVAL_CPU_ONLY}=0 (a value that is not a boolean leaves eval on its CPU-only default)`,
+            ),
+          );
         }
       }
     }

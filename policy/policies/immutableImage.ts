@@ -1,8 +1,21 @@
 // immutable-image (stack): service containers run the runtime image built in this stack, referenced
 // by image id or digest, and that image is tagged with the 40-hex source revision (never `latest`
 // or another moving tag), so a deploy is pinned to exactly one build of one commit.
-import { StackValidationPolicy } from "@pulumi/policy";
-import { asRecord, asString, imageRepository, isRuntimeImage, known, labelMap, LABEL_REVISION, REMOTE_IMAGE, show, stackLanes, StackResourceView, violation } from "./model";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import {
+  asRecord,
+  asString,
+  imageRepository,
+  isRuntimeImage,
+  known,
+  LABEL_REVISION,
+  labelMap,
+  REMOTE_IMAGE,
+  type StackResourceView,
+  show,
+  stackLanes,
+  violation,
+} from "./model";
 
 export const NAME = "immutable-image";
 
@@ -21,7 +34,8 @@ function tagOf(ref: string): string | undefined {
 
 export const immutableImage: StackValidationPolicy = {
   name: NAME,
-  description: "Service containers run the image built in this stack by id or digest, and that image's tag is the 40-hex revision (never latest or a moving tag).",
+  description:
+    "Service containers run the image built in this stack by id or digest, and that image's tag is the 40-hex revision (never latest or a moving tag).",
   enforcementLevel: "mandatory",
   validateStack: (args, reportViolation) => {
     const resources = args.resources as unknown as StackResourceView[];
@@ -33,14 +47,31 @@ export const immutableImage: StackValidationPolicy = {
       const name = asString(img.props.name) ?? "";
       const tag = tagOf(name);
       if (tag === undefined || !REVISION.test(tag)) {
-        const bad = tag === undefined ? `${show(name)} (no tag)` : tag === "latest" ? `${show(name)} (the moving tag latest)` : `${show(name)} (tag is not a 40-hex revision)`;
-        reportViolation(violation(NAME, img, "name", bad, `tag the runtime image with the full source revision, e.g. "${imageRepository(name) || DEFAULT_IMAGE_NAME}:<40-hex sha>"`), img.urn);
+        const bad =
+          tag === undefined
+            ? `${show(name)} (no tag)`
+            : tag === "latest"
+              ? `${show(name)} (the moving tag latest)`
+              : `${show(name)} (tag is not a 40-hex revision)`;
+        reportViolation(
+          violation(
+            NAME,
+            img,
+            "name",
+            bad,
+            `tag the runtime image with the full source revision, e.g. "${imageRepository(name) || DEFAULT_IMAGE_NAME}:<40-hex sha>"`,
+          ),
+          img.urn,
+        );
         continue;
       }
       const buildLabels = labelMap(asRecord(img.props.build).labels ?? asRecord(img.props.build).label);
       const labelled = buildLabels[LABEL_REVISION];
       if (labelled !== undefined && labelled !== tag) {
-        reportViolation(violation(NAME, img, `build.labels.${LABEL_REVISION}`, show(labelled), `label the build with the revision it is tagged with (${tag})`), img.urn);
+        reportViolation(
+          violation(NAME, img, `build.labels.${LABEL_REVISION}`, show(labelled), `label the build with the revision it is tagged with (${tag})`),
+          img.urn,
+        );
       }
     }
 
@@ -54,19 +85,38 @@ export const immutableImage: StackValidationPolicy = {
       const known_ = known(() => asString(container.props.image) ?? "");
       if (known_ === undefined) {
         if (fromStack.length === 0) {
-          reportViolation(violation(NAME, c, "image", "unknown at preview and not taken from the runtime image built in this stack",
-            `set the ${lane} container's image to the runtime RemoteImage's imageId output`), c.urn);
+          reportViolation(
+            violation(
+              NAME,
+              c,
+              "image",
+              "unknown at preview and not taken from the runtime image built in this stack",
+              `set the ${lane} container's image to the runtime RemoteImage's imageId output`,
+            ),
+            c.urn,
+          );
         }
         continue;
       }
       const image = known_;
       if (!IMAGE_ID.test(image) && !IMAGE_DIGEST.test(image)) {
-        reportViolation(violation(NAME, c, "image", show(image), "run the runtime image by id (its imageId output, sha256:...) or digest (repo@sha256:...), never by a tag"), c.urn);
+        reportViolation(
+          violation(NAME, c, "image", show(image), "run the runtime image by id (its imageId output, sha256:...) or digest (repo@sha256:...), never by a tag"),
+          c.urn,
+        );
         continue;
       }
       if (fromStack.length === 0) {
-        reportViolation(violation(NAME, c, "image", `${show(image)} (not taken from the runtime image built in this stack)`,
-          `set the ${lane} container's image to the runtime RemoteImage's imageId output`), c.urn);
+        reportViolation(
+          violation(
+            NAME,
+            c,
+            "image",
+            `${show(image)} (not taken from the runtime image built in this stack)`,
+            `set the ${lane} container's image to the runtime RemoteImage's imageId output`,
+          ),
+          c.urn,
+        );
       }
     }
   },

@@ -1,5 +1,5 @@
 // The pack's policy list, in the order they are reported.
-import { Policies } from "@pulumi/policy";
+import type { Policies } from "@pulumi/policy";
 import { apiKeySecret } from "./apiKeySecret";
 import { apiKeySource } from "./apiKeySource";
 import { logRotation, noPrivileged, readyzHealthcheck, restartPolicy } from "./containerHygiene";

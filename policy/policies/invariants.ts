@@ -20,7 +20,11 @@ export interface Problem {
 export function gpuDeviceProblems(devices: string[], required = REQUIRED_GPU_DEVICES): Problem[] {
   return required
     .filter((d) => !devices.includes(d))
-    .map((d) => ({ field: "devices", bad: `missing ${d} (mapped: ${JSON.stringify(devices)})`, fix: `map ${d} (host path = container path) so the lane can reach the GPU` }));
+    .map((d) => ({
+      field: "devices",
+      bad: `missing ${d} (mapped: ${JSON.stringify(devices)})`,
+      fix: `map ${d} (host path = container path) so the lane can reach the GPU`,
+    }));
 }
 
 /**
@@ -38,7 +42,11 @@ export function gpuGroupProblems(groups: string[], required = REQUIRED_GPU_GROUP
       numeric.shift();
       continue;
     }
-    out.push({ field: "groupAdds", bad: `${JSON.stringify(joined)} (missing ${group})`, fix: `add "${group}" or the host's numeric GID of the group owning the GPU device nodes` });
+    out.push({
+      field: "groupAdds",
+      bad: `${JSON.stringify(joined)} (missing ${group})`,
+      fix: `add "${group}" or the host's numeric GID of the group owning the GPU device nodes`,
+    });
   }
   return out;
 }
@@ -46,7 +54,11 @@ export function gpuGroupProblems(groups: string[], required = REQUIRED_GPU_GROUP
 export function loopbackProblem(ip: string | undefined): Problem | undefined {
   const normalized = (ip ?? "0.0.0.0").replace(/^\[(.*)\]$/, "$1");
   if (LOOPBACK.includes(normalized)) return undefined;
-  return { field: "ip", bad: ip === undefined ? "unset (docker binds 0.0.0.0, all interfaces)" : JSON.stringify(ip), fix: `bind ${LOOPBACK.join(" or ")} and reach the service through the SSH tunnel` };
+  return {
+    field: "ip",
+    bad: ip === undefined ? "unset (docker binds 0.0.0.0, all interfaces)" : JSON.stringify(ip),
+    fix: `bind ${LOOPBACK.join(" or ")} and reach the service through the SSH tunnel`,
+  };
 }
 
 const ROCM_PIN = /^\d+\.\d+(\.\d+)?\+rocm(\d+(\.\d+)*)$/;
@@ -81,7 +93,12 @@ export function rocmPinProblems(index: string | undefined, versions: Record<stri
       urlPath = undefined;
     }
     const m = urlPath === undefined ? null : ROCM_INDEX_PATH.exec(urlPath);
-    if (!m) out.push({ field: "index", bad: JSON.stringify(index), fix: `use a ROCm wheel index whose path ends in /whl/rocmX.Y, e.g. "https://download.pytorch.org/whl/rocm7.1"` });
+    if (!m)
+      out.push({
+        field: "index",
+        bad: JSON.stringify(index),
+        fix: `use a ROCm wheel index whose path ends in /whl/rocmX.Y, e.g. "https://download.pytorch.org/whl/rocm7.1"`,
+      });
     else {
       indexRocm = m[1];
       seen.add(indexRocm);
@@ -89,9 +106,15 @@ export function rocmPinProblems(index: string | undefined, versions: Record<stri
   }
   const wanted = wantedRocm.trim();
   if (wanted !== "") {
-    for (const v of seen) if (v !== wanted) out.push({ field: "versions", bad: `built for ROCm ${v}`, fix: `pin every wheel and the index to ROCm ${wanted} (policy config rocmVersion)` });
+    for (const v of seen)
+      if (v !== wanted)
+        out.push({ field: "versions", bad: `built for ROCm ${v}`, fix: `pin every wheel and the index to ROCm ${wanted} (policy config rocmVersion)` });
   } else if (seen.size > 1) {
-    out.push({ field: "versions", bad: `mixing ROCm versions ${JSON.stringify([...seen].sort())}`, fix: `use one ROCm version for the index and all three wheels${indexRocm ? ` (the index serves ROCm ${indexRocm})` : ""}` });
+    out.push({
+      field: "versions",
+      bad: `mixing ROCm versions ${JSON.stringify([...seen].sort())}`,
+      fix: `use one ROCm version for the index and all three wheels${indexRocm ? ` (the index serves ROCm ${indexRocm})` : ""}`,
+    });
   }
   return out;
 }
@@ -99,9 +122,14 @@ export function rocmPinProblems(index: string | undefined, versions: Record<stri
 /** The API key, if known: never the service's fallback, long enough. The message never shows it. */
 export function apiKeyProblem(key: string, minLength = MIN_API_KEY_LENGTH): Problem | undefined {
   if (key.trim() === SERVICE_FALLBACK_API_KEY) {
-    return { field: "apiKey", bad: `the service's built-in fallback key "${SERVICE_FALLBACK_API_KEY}"`, fix: "set a real key with `pulumi config set --secret apiKey`, or unset apiKey to let the stack generate one" };
+    return {
+      field: "apiKey",
+      bad: `the service's built-in fallback key "${SERVICE_FALLBACK_API_KEY}"`,
+      fix: "set a real key with `pulumi config set --secret apiKey`, or unset apiKey to let the stack generate one",
+    };
   }
-  if (key.trim().length < minLength) return { field: "apiKey", bad: `[secret, ${key.trim().length} characters]`, fix: `use a key of at least ${minLength} characters` };
+  if (key.trim().length < minLength)
+    return { field: "apiKey", bad: `[secret, ${key.trim().length} characters]`, fix: `use a key of at least ${minLength} characters` };
   return undefined;
 }
 
@@ -109,7 +137,11 @@ export function apiKeyProblem(key: string, minLength = MIN_API_KEY_LENGTH): Prob
 export function evalCpuUnlockProblem(stackDecision: string | undefined, packDecision: string | undefined): Problem | undefined {
   const s = (stackDecision ?? "").trim();
   if (s === "" || s === (packDecision ?? "").trim()) return undefined;
-  return { field: "evalCpu.cpuOnlyDecision", bad: JSON.stringify(s), fix: `record the decision in the policy pack config too: {"gpu-first-env": {"evalCpuDecision": ${JSON.stringify(s)}}} in policy/config.<stack>.json (docs/policy.md), or remove it` };
+  return {
+    field: "evalCpu.cpuOnlyDecision",
+    bad: JSON.stringify(s),
+    fix: `record the decision in the policy pack config too: {"gpu-first-env": {"evalCpuDecision": ${JSON.stringify(s)}}} in policy/config.<stack>.json (docs/policy.md), or remove it`,
+  };
 }
 
 /** The lane a name belongs to by the lane names it contains as a word (`-eval-`, `_prod`), if exactly one. */
@@ -127,7 +159,12 @@ export function laneOwnershipProblems(lane: string, profile: string, dataVolume:
   const out: Problem[] = [];
   if (profile !== lane) out.push({ field: "profile", bad: `${JSON.stringify(profile)} (lane ${lane})`, fix: `the ${lane} lane runs the ${lane} profile` });
   const owner = laneNamed(dataVolume);
-  if (owner !== undefined && owner !== lane) out.push({ field: "dataVolume", bad: `${JSON.stringify(dataVolume)} (named for lane ${owner})`, fix: `give lane ${lane} its own data volume; never move a volume to another lane` });
+  if (owner !== undefined && owner !== lane)
+    out.push({
+      field: "dataVolume",
+      bad: `${JSON.stringify(dataVolume)} (named for lane ${owner})`,
+      fix: `give lane ${lane} its own data volume; never move a volume to another lane`,
+    });
   return out;
 }
 
@@ -136,9 +173,15 @@ export function dataVolumeSeparationProblems(volumes: Record<string, string>, mo
   const out: Problem[] = [];
   const lanes = Object.keys(volumes);
   for (let i = 0; i < lanes.length; i++) {
-    if (volumes[lanes[i]] === modelCacheVolume) out.push({ field: `${lanes[i]}.dataVolume`, bad: JSON.stringify(volumes[lanes[i]]), fix: "must differ from the model cache volume" });
+    if (volumes[lanes[i]] === modelCacheVolume)
+      out.push({ field: `${lanes[i]}.dataVolume`, bad: JSON.stringify(volumes[lanes[i]]), fix: "must differ from the model cache volume" });
     for (let j = i + 1; j < lanes.length; j++) {
-      if (volumes[lanes[i]] === volumes[lanes[j]]) out.push({ field: `${lanes[j]}.dataVolume`, bad: JSON.stringify(volumes[lanes[j]]), fix: `lanes ${lanes[i]} and ${lanes[j]} never share a data volume` });
+      if (volumes[lanes[i]] === volumes[lanes[j]])
+        out.push({
+          field: `${lanes[j]}.dataVolume`,
+          bad: JSON.stringify(volumes[lanes[j]]),
+          fix: `lanes ${lanes[i]} and ${lanes[j]} never share a data volume`,
+        });
     }
   }
   return out;

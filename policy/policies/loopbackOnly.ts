@@ -1,11 +1,12 @@
 // loopback-only: every published port binds the host's loopback (127.0.0.1 or ::1); the service is
 // reached through an SSH tunnel. Any other exposure needs an allowlist entry with a reason.
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { asString, CONTAINER, portBindings, show, violation } from "./model";
 
 export const NAME = "loopback-only";
 export { LOOPBACK } from "./invariants";
+
 import { LOOPBACK } from "./invariants";
 
 export interface Exposure {
@@ -53,20 +54,39 @@ export const loopbackOnly: ResourceValidationPolicy = {
     const cfg = readConfig(args, DEFAULTS);
     const names = [args.name, asString(args.props.name)].filter((n): n is string => n !== undefined);
     const allowed = (ip: string, external: number | undefined) =>
-      cfg.allowedExposures.some((e) =>
-        names.includes(e.container) && normalizeIp(e.ip) === ip && (e.external === undefined || e.external === external) &&
-        typeof e.reason === "string" && e.reason.trim() !== "");
+      cfg.allowedExposures.some(
+        (e) =>
+          names.includes(e.container) &&
+          normalizeIp(e.ip) === ip &&
+          (e.external === undefined || e.external === external) &&
+          typeof e.reason === "string" &&
+          e.reason.trim() !== "",
+      );
 
     if (asString(args.props.networkMode) === "host" && !allowed("host", undefined)) {
-      reportViolation(violation(NAME, args, "networkMode", show("host"),
-        `use the default bridge network and publish ports on 127.0.0.1 (host networking exposes every listening port on all interfaces)`));
+      reportViolation(
+        violation(
+          NAME,
+          args,
+          "networkMode",
+          show("host"),
+          `use the default bridge network and publish ports on 127.0.0.1 (host networking exposes every listening port on all interfaces)`,
+        ),
+      );
     }
     for (const p of portBindings(args.props)) {
       const ip = normalizeIp(p.ip ?? "0.0.0.0");
       if (LOOPBACK.includes(ip) || allowed(ip, p.external)) continue;
       const bad = p.ip === undefined ? `unset (docker binds 0.0.0.0, all interfaces)` : show(p.ip);
-      reportViolation(violation(NAME, args, `${p.field}.ip`, `${bad} for host port ${p.external ?? "(random)"}`,
-        `set ip "127.0.0.1" and reach it through the SSH tunnel, or add {container, ip, external, reason} to the ${NAME} config allowedExposures`));
+      reportViolation(
+        violation(
+          NAME,
+          args,
+          `${p.field}.ip`,
+          `${bad} for host port ${p.external ?? "(random)"}`,
+          `set ip "127.0.0.1" and reach it through the SSH tunnel, or add {container, ip, external, reason} to the ${NAME} config allowedExposures`,
+        ),
+      );
     }
   },
 };

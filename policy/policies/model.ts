@@ -1,7 +1,7 @@
 // Shared reading of the stack's resources: resource type tokens, tolerant readers for docker
 // container inputs (envs, labels, ports, mounts), service-lane recognition and the message format
 // every policy uses. No policy decisions live here.
-import * as path from "path";
+import * as path from "node:path";
 
 export const CONTAINER = "docker:index/container:Container";
 export const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -23,7 +23,7 @@ export interface ResourceView {
   type: string;
   name: string;
   urn: string;
-  props: Record<string, any>;
+  props: Record<string, unknown>;
 }
 
 export type Profile = "prod" | "eval";
@@ -104,7 +104,7 @@ export interface EnvEntry {
  * (the program keeps only the API key in an element of its own that can be unknown; api-key-secret
  * and api-key-source decide those). A wholly unknown `envs` still throws: nothing can be decided.
  */
-export function envEntries(props: Record<string, any>): EnvEntry[] {
+export function envEntries(props: Record<string, unknown>): EnvEntry[] {
   const out: EnvEntry[] = [];
   const list = asArray(props.envs);
   for (let index = 0; index < list.length; index++) {
@@ -118,7 +118,7 @@ export function envEntries(props: Record<string, any>): EnvEntry[] {
 }
 
 /** Indexes of the `envs` elements that are unknown at preview. */
-export function unknownEnvIndexes(props: Record<string, any>): number[] {
+export function unknownEnvIndexes(props: Record<string, unknown>): number[] {
   const list = asArray(props.envs);
   const out: number[] = [];
   for (let index = 0; index < list.length; index++) {
@@ -135,7 +135,7 @@ export function unknownEnvIndexes(props: Record<string, any>): number[] {
 }
 
 /** The value the process sees (docker keeps the last occurrence), or undefined. */
-export function envValue(props: Record<string, any>, key: string): string | undefined {
+export function envValue(props: Record<string, unknown>, key: string): string | undefined {
   const all = envEntries(props).filter((e) => e.key === key);
   return all.length ? all[all.length - 1].value : undefined;
 }
@@ -156,7 +156,7 @@ export function labelMap(v: unknown): Record<string, string> {
   return out;
 }
 
-export function commandText(props: Record<string, any>): string {
+export function commandText(props: Record<string, unknown>): string {
   return [...asArray(props.entrypoints), ...asArray(props.command)].filter((c) => typeof c === "string").join(" ");
 }
 
@@ -168,7 +168,7 @@ export interface PortBinding {
   protocol: string;
 }
 
-export function portBindings(props: Record<string, any>): PortBinding[] {
+export function portBindings(props: Record<string, unknown>): PortBinding[] {
   return asArray(props.ports).map((raw, i) => {
     const p = asRecord(raw);
     return {
@@ -191,7 +191,7 @@ export interface Mount {
 }
 
 /** Both `volumes` (`{volumeName|hostPath, containerPath}`) and `mounts` (`{type, source, target}`). */
-export function mounts(props: Record<string, any>): Mount[] {
+export function mounts(props: Record<string, unknown>): Mount[] {
   const out: Mount[] = [];
   asArray(props.volumes).forEach((raw, i) => {
     const v = asRecord(raw);
@@ -244,7 +244,7 @@ export function isRuntimeImage(r: ResourceView): boolean {
   return name !== undefined && RUNTIME_IMAGE_REPO.test(imageRepository(name));
 }
 
-function profileOf(props: Record<string, any>, labels: Record<string, string>): Profile | undefined {
+function profileOf(props: Record<string, unknown>, labels: Record<string, string>): Profile | undefined {
   const cmd = known(() => commandText(props)) ?? "";
   if (SERVE_EVAL.test(cmd)) return "eval";
   if (SERVE_PROD.test(cmd)) return "prod";
@@ -307,7 +307,7 @@ export interface DataRoot {
   resolved: string;
 }
 
-function firstSet(props: Record<string, any>, keys: string[], fallback: string): DataRoot {
+function firstSet(props: Record<string, unknown>, keys: string[], fallback: string): DataRoot {
   for (const key of keys) {
     const v = envValue(props, key);
     if (v !== undefined && v !== "") return { source: key, value: v, resolved: resolveRoot(v) };
@@ -316,11 +316,11 @@ function firstSet(props: Record<string, any>, keys: string[], fallback: string):
 }
 
 /** The prod root as the service resolves it: CONVERTER_STORAGE_ROOT, else SIR_CONVERT_A_LOT_DATA_DIR, else default. */
-export function prodRoot(props: Record<string, any>): DataRoot {
+export function prodRoot(props: Record<string, unknown>): DataRoot {
   return firstSet(props, ["CONVERTER_STORAGE_ROOT", "SIR_CONVERT_A_LOT_DATA_DIR"], "build/sir_convert_a_lot");
 }
 
-export function evalRoot(props: Record<string, any>): DataRoot {
+export function evalRoot(props: Record<string, unknown>): DataRoot {
   return firstSet(props, ["SIR_CONVERT_A_LOT_EVAL_DATA_DIR"], "build/sir_convert_a_lot_eval");
 }
 

@@ -2,8 +2,8 @@
 // root) carry `protect`, so no preview/up/destroy can delete conversion jobs and results.
 // retainOnDelete is not part of the Analyzer protocol (AnalyzerResourceOptions has no such field),
 // so the offline gate checks it from the registration (policy/policies/gateOnly.ts, fed by gate/analyzerGateChecks.ts).
-import { StackValidationPolicy } from "@pulumi/policy";
-import { asString, labelMap, LABEL_ROLE, laneDataRoot, mounts, pathWithin, stackLanes, StackResourceView, violation, VOLUME } from "./model";
+import type { StackValidationPolicy } from "@pulumi/policy";
+import { asString, LABEL_ROLE, labelMap, laneDataRoot, mounts, pathWithin, type StackResourceView, stackLanes, VOLUME, violation } from "./model";
 
 export const NAME = "protected-data";
 
@@ -36,8 +36,10 @@ export const protectedData: StackValidationPolicy = {
     if (volumes.size === 0) return args.notApplicable("no data volumes in the stack");
     for (const [v, why] of volumes) {
       if (!v.opts.protect) {
-        reportViolation(violation(NAME, v, "options.protect", `false (data volume: ${why})`,
-          "register it with { protect: true, retainOnDelete: true }"), v.urn);
+        reportViolation(
+          violation(NAME, v, "options.protect", `false (data volume: ${why})`, "register it with { protect: true, retainOnDelete: true }"),
+          v.urn,
+        );
       }
     }
   },

@@ -1,6 +1,6 @@
 // rocm-torch-pins: the runtime image installs exact ROCm torch wheels from a ROCm wheel index, so a
 // CUDA or CPU wheel (the upstream `2.10.0+cu128` failure) can never reach Hemma's AMD GPU stack.
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { rocmPinProblems } from "./invariants";
 import { asRecord, asString, isRuntimeImage, REMOTE_IMAGE, violation } from "./model";
@@ -8,12 +8,7 @@ import { asRecord, asString, isRuntimeImage, REMOTE_IMAGE, violation } from "./m
 export const NAME = "rocm-torch-pins";
 
 export const INDEX_ARG = "SIR_CONVERT_A_LOT_TORCH_ROCM_INDEX_URL";
-export const VERSION_ARGS = [
-  "SIR_CONVERT_A_LOT_TORCH_VERSION",
-  "SIR_CONVERT_A_LOT_TORCHVISION_VERSION",
-  "SIR_CONVERT_A_LOT_TORCHAUDIO_VERSION",
-];
-
+export const VERSION_ARGS = ["SIR_CONVERT_A_LOT_TORCH_VERSION", "SIR_CONVERT_A_LOT_TORCHVISION_VERSION", "SIR_CONVERT_A_LOT_TORCHAUDIO_VERSION"];
 
 export interface RocmTorchPinsConfig {
   /** When set (e.g. "7.1"), every pin and the index must carry exactly this ROCm version. */

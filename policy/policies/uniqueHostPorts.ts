@@ -1,6 +1,6 @@
 // unique-host-ports (stack): no two published ports claim the same host port, and none takes a
 // port other stacks on Hemma already use.
-import { StackValidationPolicy } from "@pulumi/policy";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
 import { CONTAINER, portBindings, violation } from "./model";
 
@@ -31,13 +31,29 @@ export const uniqueHostPorts: StackValidationPolicy = {
         if (p.external === undefined) continue;
         const key = `${p.external}/${p.protocol}`;
         if (reserved.has(p.external)) {
-          reportViolation(violation(NAME, r, `${p.field}.external`, `${p.external} (reserved by another stack on the host)`,
-            `pick a free host port; reserved: ${[...reserved].sort((a, b) => a - b).join(", ")} (${NAME} config reservedPorts)`), r.urn);
+          reportViolation(
+            violation(
+              NAME,
+              r,
+              `${p.field}.external`,
+              `${p.external} (reserved by another stack on the host)`,
+              `pick a free host port; reserved: ${[...reserved].sort((a, b) => a - b).join(", ")} (${NAME} config reservedPorts)`,
+            ),
+            r.urn,
+          );
         }
         const owner = claimed.get(key);
         if (owner !== undefined) {
-          reportViolation(violation(NAME, r, `${p.field}.external`, `${p.external}/${p.protocol} (already published by ${owner})`,
-            "give every published port its own host port"), r.urn);
+          reportViolation(
+            violation(
+              NAME,
+              r,
+              `${p.field}.external`,
+              `${p.external}/${p.protocol} (already published by ${owner})`,
+              "give every published port its own host port",
+            ),
+            r.urn,
+          );
         } else {
           claimed.set(key, `${r.name} ${p.field}`);
         }

@@ -1,9 +1,9 @@
 // verification-present (stack): every service lane has post-deploy verification that runs after it
 // (readiness, GPU, smoke): command resources whose dependencies include the lane container, whose
 // command line shows which check they run. Readiness alone proved nothing upstream.
-import { StackValidationPolicy } from "@pulumi/policy";
+import type { StackValidationPolicy } from "@pulumi/policy";
 import { readConfig, schemaWithDefaults } from "./config";
-import { asArray, asRecord, known, LOCAL_COMMAND, REMOTE_COMMAND, stackLanes, StackResourceView, violation } from "./model";
+import { asArray, asRecord, known, LOCAL_COMMAND, REMOTE_COMMAND, type StackResourceView, stackLanes, violation } from "./model";
 
 export const NAME = "verification-present";
 
@@ -31,7 +31,11 @@ function runs(cmd: StackResourceView): string {
   const interpreter = known(() => asArray(p.interpreter)) ?? [];
   const parts: unknown[] = [known(() => p.create), known(() => p.update)];
   for (let i = 0; i < interpreter.length; i++) parts.push(known(() => interpreter[i]));
-  for (const k of Object.keys(env)) parts.push(k, known(() => env[k]));
+  for (const k of Object.keys(env))
+    parts.push(
+      k,
+      known(() => env[k]),
+    );
   return parts.filter((x): x is string => typeof x === "string").join("\n");
 }
 
@@ -60,9 +64,16 @@ export const verificationPresent: StackValidationPolicy = {
         const re = new RegExp(pattern, "i");
         if (mine.some((cmd) => re.test(runs(cmd)))) continue;
         const have = mine.map((m) => m.name);
-        reportViolation(violation(NAME, c, `dependents (${LOCAL_COMMAND})`,
-          `without a ${group} check (commands depending on it: ${have.length ? have.join(", ") : "none"})`,
-          `add a ${LOCAL_COMMAND} that runs the ${group} verification for lane ${lane} with dependsOn: [the lane container]`), c.urn);
+        reportViolation(
+          violation(
+            NAME,
+            c,
+            `dependents (${LOCAL_COMMAND})`,
+            `without a ${group} check (commands depending on it: ${have.length ? have.join(", ") : "none"})`,
+            `add a ${LOCAL_COMMAND} that runs the ${group} verification for lane ${lane} with dependsOn: [the lane container]`,
+          ),
+          c.urn,
+        );
       }
     }
   },

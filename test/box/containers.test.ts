@@ -3,9 +3,10 @@
 // (lib/containerMapping.ts, which cites terraform-provider-docker v4.5.0). Each lane becomes healthy
 // within its wait timeout, publishes on loopback only, sees the GPU devices, and has its own data
 // volume at its own data dir and nowhere else.
+
+import { mkdtempSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import { mkdtempSync } from "node:fs";
 import path from "node:path";
 import { dataDirFor } from "../../lib/serviceContract";
 import { runStack, type StackRun } from "../harness/stack";
@@ -13,21 +14,43 @@ import { describeOnBox } from "./lib/box";
 import { containerCreateBody } from "./lib/containerMapping";
 import { EngineApi } from "./lib/engineApi";
 import { boxImage } from "./lib/runtimeImage";
-import { boxStackOptions, deployLanes, type DeployedLane, ensureVolumes, execIn, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
+import {
+  boxStackOptions,
+  type DeployedLane,
+  deployLanes,
+  ensureVolumes,
+  execIn,
+  laneContainers,
+  removeLanes,
+  withoutStartIntervalBelow144,
+} from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
 
 function connectResult(host: string, port: number): Promise<"connected" | string> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
-    const timer = setTimeout(() => { s.destroy(); resolve("timeout"); }, 3000);
-    s.once("connect", () => { clearTimeout(timer); s.destroy(); resolve("connected"); });
-    s.once("error", (e: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(e.code ?? e.message); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve("timeout");
+    }, 3000);
+    s.once("connect", () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve("connected");
+    });
+    s.once("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? e.message);
+    });
   });
 }
 
 /** This machine's own non-loopback IPv4 addresses (the interfaces' addresses, nothing remote). */
 function ownNonLoopbackAddresses(): string[] {
-  return Object.values(os.networkInterfaces()).flat().filter((a) => a && a.family === "IPv4" && !a.internal).map((a) => a!.address);
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((a) => a && a.family === "IPv4" && !a.internal)
+    .map((a) => a!.address);
 }
 
 describeOnBox("lanes on the box (real dockerd over real ssh)", (getBox) => {
@@ -46,12 +69,21 @@ describeOnBox("lanes on the box (real dockerd over real ssh)", (getBox) => {
     sock = await EngineApi.connect({ kind: "socket", socketPath: "/var/run/docker.sock" });
     run = await runStack(boxStackOptions(box, image, mkdtempSync(path.join(os.tmpdir(), "box-ev-"))));
     volumes = await ensureVolumes(ssh, run);
-    lanes = await deployLanes(ssh, sock, laneContainers(run, image).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh)));
+    lanes = await deployLanes(
+      ssh,
+      sock,
+      laneContainers(run, image).map(({ inputs }) => withoutStartIntervalBelow144(inputs, ssh)),
+    );
   }, 16 * 60_000);
 
   afterAll(async () => {
     try {
-      if (sock) await removeLanes(sock, lanes.map((l) => l.name), volumes);
+      if (sock)
+        await removeLanes(
+          sock,
+          lanes.map((l) => l.name),
+          volumes,
+        );
     } finally {
       release();
     }
@@ -61,7 +93,9 @@ describeOnBox("lanes on the box (real dockerd over real ssh)", (getBox) => {
     const declared = laneContainers(run, boxImage(getBox()))[0]!.inputs;
     expect(declared.healthcheck?.startInterval).toBe("2s");
     if (ssh.below("1.44")) {
-      expect(() => containerCreateBody(declared, ssh.apiVersion)).toThrow(`"specify health-check start interval" requires API version 1.44, but the Docker daemon API version is ${ssh.apiVersion}`);
+      expect(() => containerCreateBody(declared, ssh.apiVersion)).toThrow(
+        `"specify health-check start interval" requires API version 1.44, but the Docker daemon API version is ${ssh.apiVersion}`,
+      );
     } else {
       expect(() => containerCreateBody(declared, ssh.apiVersion)).not.toThrow();
     }

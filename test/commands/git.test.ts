@@ -1,10 +1,10 @@
 // The one git HEAD reader (lib/git.ts): its command line by string equality, and what it reads
 // from a real scratch checkout (and refuses outside one).
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { headArgs, readCheckoutState, readHead } from "../../lib/git";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { createScratchCheckout } from "../../gate/scratchCheckout";
+import { headArgs, readCheckoutState, readHead } from "../../lib/git";
 
 describe("git HEAD", () => {
   it("asks git for HEAD's commit, verified", () => {

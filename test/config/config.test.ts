@@ -1,10 +1,10 @@
 // Config parsing: defaults from the contract, every rule with bad input, one error listing every
 // bad key with its (redacted if secret) value, and the source checkout rules.
-import * as fs from "fs";
-import * as path from "path";
-import { ConfigError, loadStackConfig } from "../../lib/config/load";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { createScratchCheckout } from "../../gate/scratchCheckout";
-import { runStack, committedConfig, NS } from "../harness/stack";
+import { ConfigError, loadStackConfig } from "../../lib/config/load";
+import { committedConfig, NS, runStack } from "../harness/stack";
 
 const checkout = createScratchCheckout();
 afterAll(() => checkout.remove());
@@ -42,8 +42,21 @@ describe("defaults", () => {
     expect(cfg.image).toEqual({ name: "sir-convert-a-lot-runtime", build: true, buildTimeoutMinutes: 90, keepRevisions: 5 });
     expect(cfg.container.daemonLogOpts).toEqual({});
     expect(cfg.gpu).toEqual({ devices: ["/dev/kfd", "/dev/dri"], groups: ["video", "render"] });
-    expect(cfg.lanes.prod).toMatchObject({ containerName: "sir_convert_a_lot_prod", profile: "prod", containerPort: 8085, hostPort: 28085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true });
-    expect(cfg.lanes.eval).toMatchObject({ containerName: "sir_convert_a_lot_eval", profile: "eval", containerPort: 8086, hostPort: 28086, dataVolume: "sir-convert-a-lot-eval-data" });
+    expect(cfg.lanes.prod).toMatchObject({
+      containerName: "sir_convert_a_lot_prod",
+      profile: "prod",
+      containerPort: 8085,
+      hostPort: 28085,
+      dataVolume: "sir-convert-a-lot-prod-data",
+      enabled: true,
+    });
+    expect(cfg.lanes.eval).toMatchObject({
+      containerName: "sir_convert_a_lot_eval",
+      profile: "eval",
+      containerPort: 8086,
+      hostPort: 28086,
+      dataVolume: "sir-convert-a-lot-eval-data",
+    });
     expect(cfg.torch.torchVersion).toBe("2.10.0+rocm7.1");
     expect(cfg.apiKey).toBeUndefined();
   });
@@ -171,7 +184,7 @@ describe("source checkout", () => {
   });
 
   test("a directory that is not a git checkout is refused", () => {
-    const dir = fs.mkdtempSync(path.join(require("os").tmpdir(), "not-git-"));
+    const dir = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "not-git-"));
     try {
       expect(reasonFor({ source: { path: dir } }, "source.path")).toMatch(/not a git checkout/);
     } finally {

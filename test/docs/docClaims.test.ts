@@ -2,16 +2,16 @@
 // they pass to one of the operator tools is in that tool's commander definition (what --help
 // lists), and every hint or doc that cites a docs heading ("(docs/runbook.md, 15. The operator
 // lock)", "(README, Taking over)") cites one that exists.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { DEPLOY_SPEC, PREVIEW_SPEC } from "../../ops/cli/deploy";
 import { INIT_SPEC } from "../../ops/cli/init";
 import { PRUNE_SPEC } from "../../ops/cli/prune";
 import { ROLLBACK_SPEC } from "../../ops/cli/rollback";
 import { BACKUP_SPEC, RESTORE_SPEC } from "../../ops/cli/state";
-import { ToolSpec, toolCommand } from "../../ops/tool/shell";
 import { TUNNEL_SPEC } from "../../ops/cli/tunnel";
 import { VERIFY_STACK_SPEC } from "../../ops/cli/verify/stack";
+import { type ToolSpec, toolCommand } from "../../ops/tool/shell";
 import { VERIFY_URL_SPEC } from "../../verify/cliArgs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -32,7 +32,12 @@ const SPECS: Record<string, ToolSpec> = {
 
 /** Long flags commander knows for a spec (help included). */
 function flagsOf(spec: ToolSpec): Set<string> {
-  return new Set(["--help", ...toolCommand(spec).options.map((o) => o.long!).filter(Boolean)]);
+  return new Set([
+    "--help",
+    ...toolCommand(spec)
+      .options.map((o) => o.long!)
+      .filter(Boolean),
+  ]);
 }
 
 interface Use {
@@ -56,9 +61,12 @@ describe("docs name only scripts and flags that exist", () => {
     expect(ALL.some((u) => u.script === "rollback" && u.args.includes("--to"))).toBe(true);
   });
 
-  it.each(ALL.map((u) => [u.doc, u.script] as const).filter((v, i, a) => a.findIndex((w) => w[0] === v[0] && w[1] === v[1]) === i))("%s: npm run %s is a script", (_doc, script) => {
-    expect(scripts).toContain(script);
-  });
+  it.each(ALL.map((u) => [u.doc, u.script] as const).filter((v, i, a) => a.findIndex((w) => w[0] === v[0] && w[1] === v[1]) === i))(
+    "%s: npm run %s is a script",
+    (_doc, script) => {
+      expect(scripts).toContain(script);
+    },
+  );
 
   const flagged = ALL.filter((u) => u.script in SPECS || u.script === "verify").filter((u) => /--[a-z]/.test(u.args));
   it.each(flagged.map((u) => [u.doc, `npm run ${u.script} --${u.args}`, u] as const))("%s: %s", (_doc, _line, u) => {
@@ -80,16 +88,25 @@ function headings(doc: string): Set<string> {
   return set;
 }
 
-const CITED_DOCS: Record<string, string> = { "docs/runbook.md": "docs/runbook.md", README: "README.md", "docs/architecture.md": "docs/architecture.md", "docs/policy.md": "docs/policy.md" };
+const CITED_DOCS: Record<string, string> = {
+  "docs/runbook.md": "docs/runbook.md",
+  README: "README.md",
+  "docs/architecture.md": "docs/architecture.md",
+  "docs/policy.md": "docs/policy.md",
+};
 
 function sourceFiles(dir: string): string[] {
-  return fs.readdirSync(path.join(ROOT, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(path.join(ROOT, dir), { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
 }
 
 describe("every cited docs heading exists", () => {
   const files = [...sourceFiles("ops"), "verify/cli.ts", "verify/cliArgs.ts", ...DOCS];
   const citations = files.flatMap((f) =>
-    [...read(f).matchAll(/\((docs\/runbook\.md|README|docs\/architecture\.md|docs\/policy\.md), ((?:[^()`;]|\([^()]*\))+?)\)/g)].map((m) => [f, m[1], m[2].trim()] as const),
+    [...read(f).matchAll(/\((docs\/runbook\.md|README|docs\/architecture\.md|docs\/policy\.md), ((?:[^()`;]|\([^()]*\))+?)\)/g)].map(
+      (m) => [f, m[1], m[2].trim()] as const,
+    ),
   );
 
   it("found the citations (the parser works)", () => {

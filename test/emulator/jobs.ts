@@ -93,7 +93,10 @@ export class JobStore {
   /** Open kfd fds of running GPU jobs, by job id. */
   private readonly kfdFds = new Map<string, number>();
 
-  constructor(private readonly diskRoot: string, private readonly lifecycle: LifecycleOptions) {
+  constructor(
+    private readonly diskRoot: string,
+    private readonly lifecycle: LifecycleOptions,
+  ) {
     for (const dir of ["jobs", "jobs_v2", "idempotency", "expired", "expired_v2"]) mkdirSync(path.join(diskRoot, dir), { recursive: true });
   }
 
@@ -195,10 +198,22 @@ export class JobStore {
     job.warnings = gpu ? [...this.lifecycle.warnings] : [];
     job.metadata =
       job.api === "v1"
-        ? { backend_used: "docling", acceleration_used: this.lifecycle.acceleration, ocr_enabled: false, table_mode: "accurate", options_fingerprint: fingerprint }
+        ? {
+            backend_used: "docling",
+            acceleration_used: this.lifecycle.acceleration,
+            ocr_enabled: false,
+            table_mode: "accurate",
+            options_fingerprint: fingerprint,
+          }
         : {
             pipeline_used: `${job.sourceFormat}_to_${job.outputFormat}_v2`,
-            backend_used: gpu ? "docling" : job.sourceFormat === "html" && job.outputFormat === "pdf" ? "weasyprint" : job.outputFormat === "pdf" ? "pandoc+weasyprint" : "pandoc",
+            backend_used: gpu
+              ? "docling"
+              : job.sourceFormat === "html" && job.outputFormat === "pdf"
+                ? "weasyprint"
+                : job.outputFormat === "pdf"
+                  ? "pandoc+weasyprint"
+                  : "pandoc",
             acceleration_used: gpu ? this.lifecycle.acceleration : null,
             options_fingerprint: fingerprint,
           };

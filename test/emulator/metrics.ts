@@ -61,7 +61,9 @@ export class RequestMetrics {
     const h = "sir_convert_a_lot_http_request_duration_seconds";
     out.push(`# HELP ${h} HTTP request latency in seconds.`, `# TYPE ${h} histogram`);
     for (const s of this.histograms.values()) {
-      BUCKETS.forEach((le, i) => out.push(`${h}_bucket${labelText({ ...s.labels, le: String(le) })} ${num(s.buckets[i] ?? 0)}`));
+      BUCKETS.forEach((le, i) => {
+        out.push(`${h}_bucket${labelText({ ...s.labels, le: String(le) })} ${num(s.buckets[i] ?? 0)}`);
+      });
       out.push(`${h}_bucket${labelText({ ...s.labels, le: "+Inf" })} ${num(s.count)}`);
       out.push(`${h}_count${labelText(s.labels)} ${num(s.count)}`);
       out.push(`${h}_sum${labelText(s.labels)} ${s.sum}`);

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeF
 import http from "node:http";
 import type { Socket } from "node:net";
 import path from "node:path";
-import { type Api, type Job, type JobFailure, JobStore, defaultKfdPath, rfc3339 } from "./jobs";
+import { type Api, defaultKfdPath, type Job, type JobFailure, JobStore, rfc3339 } from "./jobs";
 import { RequestMetrics } from "./metrics";
 import { boundaryOf, parseMultipart } from "./multipart";
 import { v1SpecSchema, v2SpecSchema } from "./specs";
@@ -171,13 +171,25 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     if (options.revision === "unknown") reasons.push({ code: "unknown_service_revision", message: "Service revision is unknown.", details: null });
     if (expectedRevision === "unknown") reasons.push({ code: "unknown_expected_revision", message: "Expected revision is unknown.", details: null });
     else if (expectedRevision !== options.revision) {
-      reasons.push({ code: "stale_revision", message: "Service revision does not match expected revision.", details: { service_revision: options.revision, expected_revision: expectedRevision } });
+      reasons.push({
+        code: "stale_revision",
+        message: "Service revision does not match expected revision.",
+        details: { service_revision: options.revision, expected_revision: expectedRevision },
+      });
     }
     if (expectedProfile !== options.profile) {
-      reasons.push({ code: "profile_mismatch", message: "Service profile does not match expected profile.", details: { service_profile: options.profile, expected_profile: expectedProfile } });
+      reasons.push({
+        code: "profile_mismatch",
+        message: "Service profile does not match expected profile.",
+        details: { service_profile: options.profile, expected_profile: expectedProfile },
+      });
     }
     if (scenario.dataRootCollision) {
-      reasons.push({ code: "data_root_configuration_collision", message: "Prod and eval data roots resolve to the same path.", details: { data_root: dataRoot } });
+      reasons.push({
+        code: "data_root_configuration_collision",
+        message: "Prod and eval data roots resolve to the same path.",
+        details: { data_root: dataRoot },
+      });
     }
     return {
       status: reasons.length === 0 ? "ready" : "not_ready",
@@ -207,7 +219,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       const pages = job.status === "queued" ? null : 1;
       return {
         api_version: "v1",
-        job: { ...common, progress: { stage: job.stage, pages_total: pages, pages_processed: pages, ...timing }, links: { self: base, result: `${base}/result`, cancel: `${base}/cancel` } },
+        job: {
+          ...common,
+          progress: { stage: job.stage, pages_total: pages, pages_processed: pages, ...timing },
+          links: { self: base, result: `${base}/result`, cancel: `${base}/cancel` },
+        },
       };
     }
     return {
@@ -224,7 +240,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
 
   const createJob = (api: Api, req: http.IncomingMessage, body: Buffer, corr: string): Reply => {
     const boundary = boundaryOf(req.headers["content-type"]);
-    let parts;
+    let parts: ReturnType<typeof parseMultipart>;
     try {
       parts = boundary ? parseMultipart(body, boundary) : [];
     } catch (error) {
@@ -234,7 +250,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     const specPart = parts.find((p) => p.name === "job_spec");
     if (!file || !specPart) {
       const missing = [!file ? "file" : undefined, !specPart ? "job_spec" : undefined].filter(Boolean);
-      return envelope(api, 422, "validation_error", "Request validation failed.", corr, { errors: missing.map((m) => ({ loc: ["body", m], msg: "Field required" })) });
+      return envelope(api, 422, "validation_error", "Request validation failed.", corr, {
+        errors: missing.map((m) => ({ loc: ["body", m], msg: "Field required" })),
+      });
     }
     if (req.headers["x-api-key"] !== options.apiKey) return envelope(api, 401, "auth_invalid_api_key", "Missing or invalid API key.", corr);
     const idemKey = String(req.headers["idempotency-key"] ?? "").trim();
@@ -264,26 +282,37 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     }
     const parsed = api === "v1" ? v1SpecSchema.safeParse(rawSpec) : v2SpecSchema.safeParse(rawSpec);
     if (!parsed.success) {
-      return envelope(api, 422, "validation_error", "job_spec failed validation.", corr, { errors: parsed.error.issues.map((i) => ({ loc: i.path, msg: i.message })) });
+      return envelope(api, 422, "validation_error", "job_spec failed validation.", corr, {
+        errors: parsed.error.issues.map((i) => ({ loc: i.path, msg: i.message })),
+      });
     }
     const spec = parsed.data as Record<string, unknown>;
     let outputFormat: "md" | "pdf" | "docx" = "md";
     if (api === "v2") {
       const v2 = parsed.data as { source: { filename: string; format: string }; conversion: { output_format: "pdf" | "docx" } };
       if (v2.source.filename !== filename) {
-        return envelope(api, 422, "validation_error", "job_spec filename does not match upload.", corr, { job_spec_filename: v2.source.filename, upload_filename: filename });
+        return envelope(api, 422, "validation_error", "job_spec filename does not match upload.", corr, {
+          job_spec_filename: v2.source.filename,
+          upload_filename: filename,
+        });
       }
       if (v2.source.format !== sourceFormat) {
-        return envelope(api, 422, "validation_error", "job_spec format does not match upload.", corr, { job_spec_format: v2.source.format, upload_format: sourceFormat });
+        return envelope(api, 422, "validation_error", "job_spec format does not match upload.", corr, {
+          job_spec_format: v2.source.format,
+          upload_format: sourceFormat,
+        });
       }
       outputFormat = v2.conversion.output_format;
     }
     const sortedSpec = JSON.stringify(rawSpec, Object.keys(rawSpec as object).sort());
-    const fingerprint = createHash("sha256").update(`${sortedSpec}:${createHash("sha256").update(file.data).digest("hex")}`).digest("hex");
+    const fingerprint = createHash("sha256")
+      .update(`${sortedSpec}:${createHash("sha256").update(file.data).digest("hex")}`)
+      .digest("hex");
     const scope = createHash("sha256").update(`${options.apiKey}:POST:/${api}/convert/jobs:${idemKey}`).digest("hex");
     const prior = idempotency.get(scope);
     if (prior) {
-      if (prior.fingerprint !== fingerprint) return envelope(api, 409, "idempotency_key_reused_with_different_payload", "Idempotency key reused with a different payload.", corr);
+      if (prior.fingerprint !== fingerprint)
+        return envelope(api, 409, "idempotency_key_reused_with_different_payload", "Idempotency key reused with a different payload.", corr);
       const job = store.jobs.get(prior.jobId);
       if (!job) return envelope(api, 404, "job_not_found", "Job not found.", corr);
       const terminal = ["succeeded", "failed", "canceled"].includes(job.status);
@@ -313,9 +342,17 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     return json(202, jobRecord(job));
   };
 
-  const handle = (req: http.IncomingMessage, route: (typeof ROUTES)[number], jobId: string | undefined, query: URLSearchParams, body: Buffer, corr: string): Reply => {
+  const handle = (
+    req: http.IncomingMessage,
+    route: (typeof ROUTES)[number],
+    jobId: string | undefined,
+    query: URLSearchParams,
+    body: Buffer,
+    corr: string,
+  ): Reply => {
     const t = route.template;
-    if (t === "/healthz") return json(200, { status: "ok", service_revision: options.revision, started_at: startedAt, data_root: dataRoot, service_profile: options.profile });
+    if (t === "/healthz")
+      return json(200, { status: "ok", service_revision: options.revision, started_at: startedAt, data_root: dataRoot, service_profile: options.profile });
     if (t === "/readyz") {
       if (scenario.readyz503ForMs !== undefined && listenedAt !== undefined && Date.now() - listenedAt < scenario.readyz503ForMs) {
         return { status: 503, body: "Service Unavailable", headers: { "content-type": "text/plain; charset=utf-8" } };
@@ -325,7 +362,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     }
     if (t === "/metrics") {
       const contentType = scenario.metricsContentType ?? "text/plain; version=1.0.0; charset=utf-8";
-      const text = scenario.metricsMissing ? "# HELP process_start_time_seconds Start time.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1.7e9\n" : metrics.render();
+      const text = scenario.metricsMissing
+        ? "# HELP process_start_time_seconds Start time.\n# TYPE process_start_time_seconds gauge\nprocess_start_time_seconds 1.7e9\n"
+        : metrics.render();
       return { status: 200, body: text, headers: { "content-type": contentType } };
     }
     const api: Api = t.startsWith("/v1/") ? "v1" : "v2";
@@ -342,14 +381,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     }
     if (t.endsWith("/result") || t.endsWith("/artifact")) {
       if (!terminal) return json(202, { api_version: api, job_id: job.id, status: job.status });
-      if (job.status !== "succeeded" || !job.artifact || !job.metadata) return envelope(api, 409, "job_not_succeeded", "Job did not succeed.", corr, { status: job.status });
+      if (job.status !== "succeeded" || !job.artifact || !job.metadata)
+        return envelope(api, 409, "job_not_succeeded", "Job did not succeed.", corr, { status: job.status });
       const sha256 = createHash("sha256").update(job.artifact).digest("hex");
       const docxType = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
       if (t.endsWith("/artifact")) {
         return {
           status: 200,
           body: job.artifact,
-          headers: { "content-type": job.outputFormat === "pdf" ? "application/pdf" : docxType, "content-disposition": `attachment; filename="output.${job.outputFormat}"` },
+          headers: {
+            "content-type": job.outputFormat === "pdf" ? "application/pdf" : docxType,
+            "content-disposition": `attachment; filename="output.${job.outputFormat}"`,
+          },
         };
       }
       if (api === "v1") {
@@ -371,7 +414,13 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
         job_id: job.id,
         status: "succeeded",
         result: {
-          artifact: { filename: `output.${job.outputFormat}`, format: job.outputFormat, size_bytes: job.artifact.length, sha256, content_type: job.outputFormat === "pdf" ? "application/pdf" : docxType },
+          artifact: {
+            filename: `output.${job.outputFormat}`,
+            format: job.outputFormat,
+            size_bytes: job.artifact.length,
+            sha256,
+            content_type: job.outputFormat === "pdf" ? "application/pdf" : docxType,
+          },
           conversion_metadata: job.metadata,
           warnings: job.warnings,
         },
@@ -407,7 +456,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
           template = route.template;
           const jobId = route.re.exec(url.pathname)?.[1];
           reply = handle(req, route, jobId, url.searchParams, Buffer.concat(chunks), corr);
-          if (scenario.malformedJsonPaths?.includes(url.pathname)) reply = { status: 200, body: '{"status": "ok", "service_rev', headers: { "content-type": JSON_TYPE } };
+          if (scenario.malformedJsonPaths?.includes(url.pathname))
+            reply = { status: 200, body: '{"status": "ok", "service_rev', headers: { "content-type": JSON_TYPE } };
         }
         res.writeHead(reply.status, { ...(reply.headers ?? {}), "x-correlation-id": corr });
         res.end(reply.body);
@@ -486,8 +536,18 @@ function containerPlay(options: EmulatorOptions): { log(line: string): void; cra
     if (options.containerLogFile) appendFileSync(options.containerLogFile, `${line}\n`);
   };
   const running = (restartCount: number): Record<string, unknown> => ({
-    Status: "running", Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false,
-    Pid: options.gpuPid ?? process.pid, ExitCode: 0, Error: "", StartedAt: started, FinishedAt: "0001-01-01T00:00:00Z", RestartCount: restartCount,
+    Status: "running",
+    Running: true,
+    Paused: false,
+    Restarting: false,
+    OOMKilled: false,
+    Dead: false,
+    Pid: options.gpuPid ?? process.pid,
+    ExitCode: 0,
+    Error: "",
+    StartedAt: started,
+    FinishedAt: "0001-01-01T00:00:00Z",
+    RestartCount: restartCount,
   });
   writeState(running(0));
   return {

@@ -1,8 +1,8 @@
 // Runs one program with its stdout and stderr captured together (interleaved as they arrive),
 // bounded by a timeout (then SIGKILL): the one spawn-and-capture helper of the box suites and
 // bench:box (a tool run through ts-node, a verification command through /bin/sh).
-import { spawn } from "child_process";
-import * as path from "path";
+import { spawn } from "node:child_process";
+import * as path from "node:path";
 
 export interface CapturedRun {
   code: number | null;
@@ -28,5 +28,9 @@ export function runCaptured(file: string, args: string[], opts: { cwd: string; e
 
 /** An operator tool (`ops/cli/<tool>.ts`) run from its TypeScript source with ts-node. */
 export function runToolSource(programDir: string, tool: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<CapturedRun> {
-  return runCaptured(path.join(programDir, "node_modules", ".bin", "ts-node"), ["--transpile-only", path.join(programDir, "ops", "cli", `${tool}.ts`), ...args], { cwd: programDir, env, timeoutMs });
+  return runCaptured(
+    path.join(programDir, "node_modules", ".bin", "ts-node"),
+    ["--transpile-only", path.join(programDir, "ops", "cli", `${tool}.ts`), ...args],
+    { cwd: programDir, env, timeoutMs },
+  );
 }

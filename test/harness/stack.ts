@@ -1,8 +1,8 @@
 // Test harness: runs the real index.ts under mocks with the committed Pulumi.hemma.yaml values
 // (plus per-test overrides) and gives typed access to the recorded registrations.
-import * as path from "path";
+import * as path from "node:path";
 import type { MockRunResult, PreviewCase, RecordedResource } from "../../gate/mockRun";
-import { createScratchCheckout, ScratchCheckout } from "../../gate/scratchCheckout";
+import { createScratchCheckout, type ScratchCheckout } from "../../gate/scratchCheckout";
 
 export const PROGRAM_DIR = path.resolve(__dirname, "..", "..");
 export const NS = "sir-convert-a-lot";

@@ -7,9 +7,9 @@
 // Before: /dev/sda, /dev/mem, /dev/../etc/passwd, a leading "-", newlines, "../" and 1 MB values,
 // `ssh://-oProxyCommand=...`, StrictHostKeyChecking=no and `::1` were all accepted.
 import { execFileSync } from "node:child_process";
-import { ConfigError, loadStackConfig, type StackConfig } from "../../lib/config/load";
-import { parseSshUrl, tunnelCommand, unsafeSshOption, sshOptionValues } from "../../lib/sshTarget";
 import { sshArgs } from "../../lib/commands/ssh";
+import { ConfigError, loadStackConfig, type StackConfig } from "../../lib/config/load";
+import { parseSshUrl, sshOptionValues, tunnelCommand, unsafeSshOption } from "../../lib/sshTarget";
 import { sshTargetFromDockerHost } from "../../ops/hemma/ssh";
 import { targetArgs } from "../../verify/ssh/target";
 import { measure, newFigures, printFigures, prng } from "./figures";
@@ -74,9 +74,19 @@ const MUTATIONS: Mutation[] = [
   // refused since the program shares the pack's mandatory invariants (policy/policies/invariants.ts)
   I("IPv4 LAN", { bindAddress: "192.168.1.20" }, "bindAddress"),
   // gpu.devices
-  ...["/dev/sda", "/dev/mem", "/dev/../etc/passwd", "/dev/dri/../sda", "/dev/dri/renderD128/../../mem", "/dev/kfd\n", "/dev/dri/renderD128 ", "/dev/dri/card", "/dev/nvidia0", "dev/kfd", `/dev/${MB}`].map((d) =>
-    M(`device ${JSON.stringify(d.length > 40 ? `${d.slice(0, 12)}...` : d)}`, { gpu: { devices: ["/dev/kfd", d] } }, "gpu.devices.1"),
-  ),
+  ...[
+    "/dev/sda",
+    "/dev/mem",
+    "/dev/../etc/passwd",
+    "/dev/dri/../sda",
+    "/dev/dri/renderD128/../../mem",
+    "/dev/kfd\n",
+    "/dev/dri/renderD128 ",
+    "/dev/dri/card",
+    "/dev/nvidia0",
+    "dev/kfd",
+    `/dev/${MB}`,
+  ].map((d) => M(`device ${JSON.stringify(d.length > 40 ? `${d.slice(0, 12)}...` : d)}`, { gpu: { devices: ["/dev/kfd", d] } }, "gpu.devices.1")),
   M("200 devices", { gpu: { devices: Array.from({ length: 200 }, () => "/dev/kfd") } }, "gpu.devices"),
   I("render and card nodes without /dev/dri itself", { gpu: { devices: ["/dev/kfd", "/dev/dri/renderD128", "/dev/dri/card0"] } }, "gpu.devices"),
   M("kfd and the dri dir", { gpu: { devices: ["/dev/kfd", "/dev/dri"] } }),
@@ -112,7 +122,9 @@ function load(values: Values): StackConfig {
 
 /** argv of a shell command line, as /bin/sh splits it. */
 function shellWords(line: string): string[] {
-  return execFileSync("/bin/sh", ["-c", `set -- ${line}; for a; do printf '%s\\0' "$a"; done`], { encoding: "utf8" }).split("\0").slice(0, -1);
+  return execFileSync("/bin/sh", ["-c", `set -- ${line}; for a; do printf '%s\\0' "$a"; done`], { encoding: "utf8" })
+    .split("\0")
+    .slice(0, -1);
 }
 
 let shellChecks = 0;
@@ -120,6 +132,7 @@ let shellChecks = 0;
 function assertSafe(cfg: StackConfig): void {
   for (const d of cfg.gpu.devices) expect(d).toMatch(/^\/dev\/(kfd|dri|dri\/renderD\d+|dri\/card\d+)$/);
   const root = cfg.verification.evidenceRoot;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: asserts the loaded evidence root holds no control characters
   expect(root.startsWith("-") || /[\0-\x1f]/.test(root) || root.split(/[\\/]/).includes("..") || root.length > 255).toBe(false);
   expect(cfg.bindAddress).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   if (!cfg.allowUnsafeSshOpts) for (const o of sshOptionValues(cfg.sshOpts, true)) expect(unsafeSshOption(o)).toBeUndefined();

@@ -18,7 +18,11 @@ export function newFigures(path: string): Figures {
 }
 
 /** Runs one case, timing it and watching RSS; `outcome` says whether it was refused or accepted safely. */
-export async function measure(f: Figures, name: string, run: () => Promise<"refused" | "accepted"> | "refused" | "accepted"): Promise<{ outcome: "refused" | "accepted"; ms: number }> {
+export async function measure(
+  f: Figures,
+  name: string,
+  run: () => Promise<"refused" | "accepted"> | "refused" | "accepted",
+): Promise<{ outcome: "refused" | "accepted"; ms: number }> {
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);

@@ -48,7 +48,12 @@ interface Round {
   ms: number;
 }
 
-function runChild(file: string, log: string, mode: "normal" | "crash", waitMs: number): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+function runChild(
+  file: string,
+  log: string,
+  mode: "normal" | "crash",
+  waitMs: number,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["-e", CHILD, lockModule, file, log, "25", mode, String(waitMs)], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -105,8 +110,19 @@ function deadPid(): number {
 const HOSTILE_LEFTOVERS: Array<[string, (file: string) => void, number]> = [
   ["no leftover", () => undefined, 0],
   ["empty generation file", (file) => fs.writeFileSync(`${file}.1`, ""), 0],
-  ["garbage generation file and garbage at the configured path", (file) => (fs.writeFileSync(`${file}.7`, "\u0000\u0001garbage{"), fs.writeFileSync(file, "zzz")), 0],
-  ["live unrelated pid recorded by an earlier boot (pid 1)", (file) => fs.writeFileSync(`${file}.3`, record({ pid: 1, bootId: "00000000-0000-0000-0000-000000000000", startTime: "1" })), 0],
+  [
+    "garbage generation file and garbage at the configured path",
+    (file) => {
+      fs.writeFileSync(`${file}.7`, "\u0000\u0001garbage{");
+      fs.writeFileSync(file, "zzz");
+    },
+    0,
+  ],
+  [
+    "live unrelated pid recorded by an earlier boot (pid 1)",
+    (file) => fs.writeFileSync(`${file}.3`, record({ pid: 1, bootId: "00000000-0000-0000-0000-000000000000", startTime: "1" })),
+    0,
+  ],
   ["live pid reused by another process (start time differs)", (file) => fs.writeFileSync(`${file}.4`, record({ startTime: "1" })), 0],
   ["dead holder: every waiter races the takeover", (file) => fs.writeFileSync(`${file}.5`, record({ pid: deadPid() })), 0],
   [
@@ -128,7 +144,9 @@ describe("hostile GPU lock: 10 rounds of 8 real processes", () => {
   afterAll(() => {
     const overlaps = rounds.reduce((n, r) => n + r.overlaps, 0);
     const worst = rounds.reduce((a, r) => (r.ms > a.ms ? r : a), { ms: 0, name: "" } as { ms: number; name: string });
-    process.stdout.write(`\nhostile GPU lock: ${rounds.length} rounds x 8 processes, ${rounds.reduce((n, r) => n + r.turns, 0)} turns, ${overlaps} overlapping holders; slowest round ${worst.ms} ms (${worst.name})\n`);
+    process.stdout.write(
+      `\nhostile GPU lock: ${rounds.length} rounds x 8 processes, ${rounds.reduce((n, r) => n + r.turns, 0)} turns, ${overlaps} overlapping holders; slowest round ${worst.ms} ms (${worst.name})\n`,
+    );
   });
 
   for (const [name, seed, crashes] of HOSTILE_LEFTOVERS) {

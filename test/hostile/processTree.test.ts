@@ -63,7 +63,10 @@ function startWrapped(args: string[], env: NodeJS.ProcessEnv): Tree {
 
 async function seen(tree: Tree, pattern: RegExp, ms: number): Promise<RegExpMatchArray> {
   let m: RegExpMatchArray | null = null;
-  await until(() => (m = pattern.exec(tree.output())) !== null, ms).catch(() => {
+  await until(() => {
+    m = pattern.exec(tree.output());
+    return m !== null;
+  }, ms).catch(() => {
     throw new Error(`pattern ${pattern} not seen: ${tree.output()}`);
   });
   return m as unknown as RegExpMatchArray;
@@ -96,8 +99,19 @@ async function seen(tree: Tree, pattern: RegExp, ms: number): Promise<RegExpMatc
       await copyFile(path.join(lane.tmp, "docker.json"), path.join(dir, "docker.json"));
       const tree = startWrapped(
         [
-          "--service-url", lane.emulator.url, "--profile", "prod", "--expected-revision", REV, "--evidence-dir", lane.evidenceDir,
-          "--timeout-seconds", "90", "--via", sshd.via, ...sshd.sshOptions.flatMap((o) => ["--ssh-opt", o]),
+          "--service-url",
+          lane.emulator.url,
+          "--profile",
+          "prod",
+          "--expected-revision",
+          REV,
+          "--evidence-dir",
+          lane.evidenceDir,
+          "--timeout-seconds",
+          "90",
+          "--via",
+          sshd.via,
+          ...sshd.sshOptions.flatMap((o) => ["--ssh-opt", o]),
         ],
         { ...process.env, SIR_CONVERT_A_LOT_API_KEY: API_KEY },
       );

@@ -44,7 +44,8 @@ describe("hostile /metrics bodies", () => {
 
   test("300 seeded mutations of a valid exposition: never an unexpected error", async () => {
     const rnd = prng(12);
-    const base = '# HELP m_total Requests.\n# TYPE m_total counter\nm_total{method="GET",path="/healthz",status_code="200"} 3\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 0.3\nh_count 2\n';
+    const base =
+      '# HELP m_total Requests.\n# TYPE m_total counter\nm_total{method="GET",path="/healthz",status_code="200"} 3\n# TYPE h histogram\nh_bucket{le="0.1"} 1\nh_bucket{le="+Inf"} 2\nh_sum 0.3\nh_count 2\n';
     const alphabet = ['"', "\\", "{", "}", "=", ",", " ", "\n", "#", "1", ".", "e", "-", "+", "\0", "é", "Inf", "NaN"];
     for (let i = 0; i < 300; i++) {
       let body = base;

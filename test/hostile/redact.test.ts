@@ -8,8 +8,8 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { OpsError } from "../../ops/tool/error";
 import { PulumiCli } from "../../ops/pulumi/cli";
+import { OpsError } from "../../ops/tool/error";
 import type { RunResult } from "../../ops/tool/runCommand";
 import { EvidenceWriter } from "../../verify/evidence/writer";
 import { encodingsOf, REDACTED, Redactor } from "../../verify/redact";
@@ -28,11 +28,12 @@ const PLAIN = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 function hostileKeys(count: number): string[] {
   const rand = prng(12);
-  const keys = ['abc"def\\ghi"jkl\\mno"pqr\\stu', 'ends-with-backslash-xxxxxxxxxxxx\\', '"starts-with-quote-xxxxxxxxxxxxx', "plain-key-0123456789abcdefghij"];
+  const keys = ['abc"def\\ghi"jkl\\mno"pqr\\stu', "ends-with-backslash-xxxxxxxxxxxx\\", '"starts-with-quote-xxxxxxxxxxxxx', "plain-key-0123456789abcdefghij"];
   while (keys.length < count) {
     const len = 24 + Math.floor(rand() * 40);
     let k = "";
-    for (let i = 0; i < len; i++) k += rand() < 0.3 ? (AWKWARD[Math.floor(rand() * AWKWARD.length)] as string) : (PLAIN[Math.floor(rand() * PLAIN.length)] as string);
+    for (let i = 0; i < len; i++)
+      k += rand() < 0.3 ? (AWKWARD[Math.floor(rand() * AWKWARD.length)] as string) : (PLAIN[Math.floor(rand() * PLAIN.length)] as string);
     keys.push(k);
   }
   return keys;
@@ -73,7 +74,10 @@ const CONTEXTS: Array<[string, (key: string) => { json?: unknown; text?: string 
   ["Basic auth base64(user:key)", (k) => ({ text: `authorization: Basic ${Buffer.from(`user:${k}`).toString("base64")}` })],
   ["base64 at offset 2", (k) => ({ text: Buffer.from(`ab${k}zz`).toString("base64") })],
   ["base64url of the key", (k) => ({ text: Buffer.from(k).toString("base64url") })],
-  ["ASCII-escaped JSON (Python json.dumps)", (k) => ({ text: `{"key": ${JSON.stringify(k).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}}` })],
+  [
+    "ASCII-escaped JSON (Python json.dumps)",
+    (k) => ({ text: `{"key": ${JSON.stringify(k).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}}` }),
+  ],
 ];
 
 describe("hostile keys never reach evidence in any encoding", () => {

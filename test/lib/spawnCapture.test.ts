@@ -19,7 +19,14 @@ describe("spawnCapture", () => {
     const plain = await spawnCapture("/bin/sh", ["-c", "exec sleep 30"], { env: process.env, timeoutMs: 100 });
     expect([plain.timedOut, plain.signal]).toEqual([true, "SIGTERM"]);
     const killed: string[] = [];
-    const custom = await spawnCapture("/bin/sh", ["-c", "exec sleep 30"], { env: process.env, timeoutMs: 100, onTimeout: (c) => (killed.push("custom"), c.kill("SIGKILL")) });
+    const custom = await spawnCapture("/bin/sh", ["-c", "exec sleep 30"], {
+      env: process.env,
+      timeoutMs: 100,
+      onTimeout: (c) => {
+        killed.push("custom");
+        c.kill("SIGKILL");
+      },
+    });
     expect([custom.timedOut, custom.signal, killed]).toEqual([true, "SIGKILL", ["custom"]]);
   });
 });

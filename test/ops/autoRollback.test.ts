@@ -5,12 +5,25 @@
 // evidence folders say what failed. prod's failed verification goes back on its own to the last
 // good revision (image on Hemma, no rebuild) with a targeted up of prod alone, then a full up;
 // --no-rollback keeps the failed state; a failing rollback stops; a canary failure needs none.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { main } from "../../ops/cli/deploy";
 import { prodRollbackTargets } from "../../ops/cli/deploy/autoRollback";
 import { runStack } from "../harness/stack";
-import { captureContext, commandsOf, imageId, imageRow, loadHistory, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import {
+  captureContext,
+  commandsOf,
+  gitRepoPerTest,
+  imageId,
+  imageRow,
+  loadHistory,
+  makeSandbox,
+  NS,
+  type Sandbox,
+  SHA,
+  sourceConfig,
+  stackConfig,
+} from "./helpers";
 
 let sb: Sandbox;
 const repo = gitRepoPerTest(() => sb?.cleanup());
@@ -21,7 +34,13 @@ const urn = (chain: string, name: string) => `urn:pulumi:hemma::sir-convert-a-lo
 /** The state a failed update leaves: each lane's container (revision label, id) and its passed checks. */
 function stateAfter(lanes: Record<string, { revision: string; id: string; passed: string[] } | undefined>) {
   const resources: unknown[] = [
-    { urn: urn("sir-convert-a-lot:hemma:RuntimeImage$docker:index/remoteImage:RemoteImage", "runtime-image"), type: "docker:index/remoteImage:RemoteImage", id: "img", inputs: {}, outputs: { imageId: imageId(9) } },
+    {
+      urn: urn("sir-convert-a-lot:hemma:RuntimeImage$docker:index/remoteImage:RemoteImage", "runtime-image"),
+      type: "docker:index/remoteImage:RemoteImage",
+      id: "img",
+      inputs: {},
+      outputs: { imageId: imageId(9) },
+    },
   ];
   for (const [lane, c] of Object.entries(lanes)) {
     if (c) {
@@ -29,12 +48,17 @@ function stateAfter(lanes: Record<string, { revision: string; id: string; passed
         urn: urn("sir-convert-a-lot:hemma:ServiceLane$docker:index/container:Container", lane),
         type: "docker:index/container:Container",
         id: c.id,
-        inputs: { labels: [{ label: "org.sir-convert-a-lot.lane", value: lane }, { label: "org.opencontainers.image.revision", value: c.revision }] },
+        inputs: {
+          labels: [
+            { label: "org.sir-convert-a-lot.lane", value: lane },
+            { label: "org.opencontainers.image.revision", value: c.revision },
+          ],
+        },
       });
     }
     for (const g of GROUPS) {
       // A check that did not pass keeps the command of the container before (or none).
-      const containerId = c && c.passed.includes(g) ? c.id : `${lane}-older`;
+      const containerId = c?.passed.includes(g) ? c.id : `${lane}-older`;
       resources.push({
         urn: urn("sir-convert-a-lot:hemma:LaneVerification$command:local:Command", `${lane}-verify-${g}`),
         type: "command:local:Command",
@@ -48,7 +72,10 @@ function stateAfter(lanes: Record<string, { revision: string; id: string; passed
 
 /** What the verifier leaves for one failed run of this attempt: a timestamped folder, latest, report.json. */
 function writeEvidence(project: string, lane: string, revision: string, group: string, failureLines: string[]): string {
-  const stamp = new Date(Date.now() + 60_000).toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = new Date(Date.now() + 60_000)
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   const runs = path.join(project, ".verification", `${lane}-${revision.slice(0, 12)}`, group);
   fs.mkdirSync(path.join(runs, stamp), { recursive: true });
   fs.writeFileSync(path.join(runs, stamp, "report.json"), JSON.stringify({ ok: false, failureLines }));
@@ -73,7 +100,10 @@ describe("automatic rollback after prod's verification failed", () => {
   test("goes back to the last good revision without a rebuild, prod alone first, then the rest; exits non-zero naming the check and evidence", async () => {
     const s = setup({
       upExitCodes: [1, 0, 0],
-      export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: ["health", "smoke"] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }),
+      export: stateAfter({
+        prod: { revision: repo.head, id: "prod-new", passed: ["health", "smoke"] },
+        eval: { revision: repo.head, id: "eval-new", passed: GROUPS },
+      }),
     });
     const evidence = writeEvidence(s.project, "prod", repo.head, "gpu", [GPU_FAIL]);
     const cap = captureContext(s.env);
@@ -101,7 +131,10 @@ describe("automatic rollback after prod's verification failed", () => {
   });
 
   test("--no-rollback keeps the failed state and says how to go back", async () => {
-    const s = setup({ upExitCodes: [1], export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: [] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }) });
+    const s = setup({
+      upExitCodes: [1],
+      export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: [] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }),
+    });
     const evidence = writeEvidence(s.project, "prod", repo.head, "health", ["FAIL readiness: expected /readyz ready within 180 s, saw 503 not_ready"]);
     const cap = captureContext(s.env);
     expect(await main(["--yes", "--no-rollback"], cap.ctx)).toBe(1);
@@ -117,7 +150,10 @@ describe("automatic rollback after prod's verification failed", () => {
   });
 
   test("a rollback that fails too stops there and says so: no converge, no second rollback", async () => {
-    const s = setup({ upExitCodes: [1, 1, 0, 0], export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: ["health"] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }) });
+    const s = setup({
+      upExitCodes: [1, 1, 0, 0],
+      export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: ["health"] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }),
+    });
     writeEvidence(s.project, "prod", repo.head, "smoke", ["FAIL smoke: expected a docx, saw job failed"]);
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(1);
@@ -129,12 +165,21 @@ describe("automatic rollback after prod's verification failed", () => {
   });
 
   test("the last good revision's image gone from Hemma: no automatic rebuild, says what to run", async () => {
-    const s = setup({ upExitCodes: [1], images: [], export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: ["health", "smoke"] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }) });
+    const s = setup({
+      upExitCodes: [1],
+      images: [],
+      export: stateAfter({
+        prod: { revision: repo.head, id: "prod-new", passed: ["health", "smoke"] },
+        eval: { revision: repo.head, id: "eval-new", passed: GROUPS },
+      }),
+    });
     writeEvidence(s.project, "prod", repo.head, "gpu", [GPU_FAIL]);
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(1);
     expect(ups(s)).toHaveLength(1);
-    expect(cap.text()).toContain(`no automatic rollback: sir-convert-a-lot-runtime:${SHA.C} is not on Hemma any more, and an automatic rollback never rebuilds`);
+    expect(cap.text()).toContain(
+      `no automatic rollback: sir-convert-a-lot-runtime:${SHA.C} is not on Hemma any more, and an automatic rollback never rebuilds`,
+    );
     expect(cap.text()).toContain("what to do: run `npm run rollback`");
   });
 
@@ -149,7 +194,10 @@ describe("automatic rollback after prod's verification failed", () => {
 
 describe("an update the operator cancelled", () => {
   test("Ctrl-C during pulumi up is never followed by an automatic rollback", async () => {
-    const s = setup({ upExitCodes: [0, 0, 0], export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: [] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }) });
+    const s = setup({
+      upExitCodes: [0, 0, 0],
+      export: stateAfter({ prod: { revision: repo.head, id: "prod-new", passed: [] }, eval: { revision: repo.head, id: "eval-new", passed: GROUPS } }),
+    });
     const state = s.pulumiState();
     fs.writeFileSync(path.join(s.dir, "pulumi-state.json"), JSON.stringify({ ...state, upSleepMs: 5000 }));
     const cap = captureContext(s.env);
@@ -169,7 +217,10 @@ describe("an update the operator cancelled", () => {
 
 describe("the canary gate held: no rollback needed", () => {
   test("eval's verification failed: prod was not touched, the message names eval's check and evidence", async () => {
-    const s = setup({ upExitCodes: [1, 0], export: stateAfter({ prod: { revision: SHA.C, id: "prod-old", passed: GROUPS }, eval: { revision: repo.head, id: "eval-new", passed: ["health"] } }) });
+    const s = setup({
+      upExitCodes: [1, 0],
+      export: stateAfter({ prod: { revision: SHA.C, id: "prod-old", passed: GROUPS }, eval: { revision: repo.head, id: "eval-new", passed: ["health"] } }),
+    });
     const evidence = writeEvidence(s.project, "eval", repo.head, "gpu", [GPU_FAIL]);
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(1);
@@ -185,7 +236,10 @@ describe("the canary gate held: no rollback needed", () => {
     sb = makeSandbox(
       {
         history: loadHistory(),
-        config: stackConfig(SHA.C, { ...sourceConfig({ path: repo.dir }), [`${NS}:lanes`]: { value: JSON.stringify(lanes), objectValue: lanes, secret: false } }),
+        config: stackConfig(SHA.C, {
+          ...sourceConfig({ path: repo.dir }),
+          [`${NS}:lanes`]: { value: JSON.stringify(lanes), objectValue: lanes, secret: false },
+        }),
         upExitCodes: [1],
         export: stateAfter({ prod: { revision: SHA.C, id: "prod-old", passed: GROUPS } }),
       },

@@ -1,9 +1,9 @@
 // `npm run deploy` / `npm run preview` with fake pulumi and ssh: the checkout's HEAD becomes config
 // revision (built only when its image is not on Hemma), pulumi up/preview runs with the policy
 // pack, and the config ends as deployed, or as it was when nothing was deployed.
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { main } from "../../ops/cli/deploy";
-import { captureContext, commandsOf, imageConfig, imageId, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, gitRepoPerTest, imageConfig, imageId, makeSandbox, NS, type Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 const repo = gitRepoPerTest(() => sb?.cleanup());
@@ -42,10 +42,15 @@ describe("deploy", () => {
   // provider bridges `label`/`labels` from terraform-provider-docker v4.5.0
   // internal/provider/resource_docker_image.go into the build), through `docker image inspect`.
   it("refuses a tag on Hemma whose revision label names another commit, changing nothing", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) }, { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: { "org.opencontainers.image.revision": SHA.B } }] });
+    sb = makeSandbox(
+      { config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) },
+      { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: { "org.opencontainers.image.revision": SHA.B } }] },
+    );
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(1);
-    expect(cap.text()).toContain(`error: sir-convert-a-lot-runtime:${repo.head} is on Hemma but does not hold that commit's build: its org.opencontainers.image.revision label says ${SHA.B}`);
+    expect(cap.text()).toContain(
+      `error: sir-convert-a-lot-runtime:${repo.head} is on Hemma but does not hold that commit's build: its org.opencontainers.image.revision label says ${SHA.B}`,
+    );
     expect(cap.text()).toContain(`what to do: remove the tag on Hemma (\`ssh hemma docker image rm sir-convert-a-lot-runtime:${repo.head}\`)`);
     expect(commandsOf(sb.pulumiCalls())).not.toContain("config set");
     expect(commandsOf(sb.pulumiCalls())).not.toContain("up");
@@ -53,7 +58,10 @@ describe("deploy", () => {
   });
 
   it("rebuilds a tag on Hemma that carries no revision label", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) }, { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: null }] });
+    sb = makeSandbox(
+      { config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })) },
+      { images: [{ Repository: "sir-convert-a-lot-runtime", Tag: repo.head, ID: imageId(7), Labels: null }] },
+    );
     const cap = captureContext(sb.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
     expect(upOf().config![`${NS}:image`].objectValue.build).toBe(true);

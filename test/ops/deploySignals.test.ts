@@ -6,10 +6,10 @@
 // Sources: pulumi v3.248.0 pkg/backend/diy/lock.go (Update holds .pulumi/locks/<stack>/<id>.json
 // with pid/username/hostname/timestamp for its whole run); npm `pulumi` 3.265.0 run.js (no signal
 // handler: the launcher dies at once on SIGINT/SIGTERM while the CLI it spawned keeps running).
-import { ChildProcess, spawn } from "child_process";
-import * as path from "path";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as path from "node:path";
 import { main } from "../../ops/cli/deploy";
-import { captureContext, commandsOf, gitRepoPerTest, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, gitRepoPerTest, makeSandbox, NS, REPO_ROOT, type Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 const repo = gitRepoPerTest(() => sb?.cleanup());
@@ -18,7 +18,12 @@ const pending = {
   version: 3,
   deployment: {
     manifest: { time: "2025-03-14T09:05:00Z", magic: "m", version: "v3.265.0" },
-    pending_operations: [{ resource: { urn: "urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod", type: "docker:index/container:Container" }, type: "creating" }],
+    pending_operations: [
+      {
+        resource: { urn: "urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod", type: "docker:index/container:Container" },
+        type: "creating",
+      },
+    ],
   },
 };
 
@@ -43,7 +48,11 @@ describe("deploy and a running update", () => {
   });
 });
 
-function startDeploy(detached: boolean): { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>; output: () => string } {
+function startDeploy(detached: boolean): {
+  child: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  output: () => string;
+} {
   let output = "";
   const child = spawn(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/deploy.ts", "--yes"], {
     cwd: REPO_ROOT,
@@ -53,7 +62,9 @@ function startDeploy(detached: boolean): { child: ChildProcess; exited: Promise<
   });
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })),
+  );
   return { child, exited, output: () => output };
 }
 
@@ -78,7 +89,12 @@ describe("signals during pulumi up (real processes)", () => {
       expect(end.signal).toBeNull();
       expect(end.code).toBe(1);
       const up = sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
-      expect(sb.pulumiCalls().filter((c) => c.pid === up.pid && c.signal).map((c) => c.signal)).toEqual(["SIGINT"]);
+      expect(
+        sb
+          .pulumiCalls()
+          .filter((c) => c.pid === up.pid && c.signal)
+          .map((c) => c.signal),
+      ).toEqual(["SIGINT"]);
       // pulumi recorded its cancelled update before the tool ended, and the tool did not put config back.
       expect(sb.pulumiState().history[0].result).toBe("failed");
       expect(sb.pulumiState().config[`${NS}:revision`].value).toBe(repo.head);
@@ -98,7 +114,12 @@ describe("signals during pulumi up (real processes)", () => {
       expect(end.signal).toBeNull();
       expect(end.code).toBe(1);
       const up = sb.pulumiCalls().find((c) => c.argv[0] === "up")!;
-      expect(sb.pulumiCalls().filter((c) => c.pid === up.pid && c.signal).map((c) => c.signal)).toEqual(["SIGINT"]);
+      expect(
+        sb
+          .pulumiCalls()
+          .filter((c) => c.pid === up.pid && c.signal)
+          .map((c) => c.signal),
+      ).toEqual(["SIGINT"]);
       expect(sb.pulumiState().history[0].result).toBe("failed");
     } finally {
       if (run.child.exitCode === null) process.kill(-run.child.pid!, "SIGKILL");

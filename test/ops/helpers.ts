@@ -3,11 +3,11 @@
 // .pulumi-state backend), the fake pulumi installed where the pinned launcher caches its CLI
 // ($PULUMI_HOME/versions/<pinned>/bin/pulumi), an environment whose PATH starts with
 // test/ops/bin (fake ssh), a captured OpsContext, and log readers.
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { OpsContext } from "../../ops/tool/context";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { OpsContext } from "../../ops/tool/context";
 
 export const BIN_DIR = path.join(__dirname, "bin");
 export const FIXTURES = path.join(__dirname, "fixtures");
@@ -54,7 +54,15 @@ export interface Sandbox {
   env: NodeJS.ProcessEnv;
   pulumiState(): Record<string, any>;
   hemmaState(): Record<string, any>;
-  pulumiCalls(): { argv: string[]; cwd: string; backend: string; envSeen: Record<string, string>; pid: number; signal?: string; config?: Record<string, any> }[];
+  pulumiCalls(): {
+    argv: string[];
+    cwd: string;
+    backend: string;
+    envSeen: Record<string, string>;
+    pid: number;
+    signal?: string;
+    config?: Record<string, any>;
+  }[];
   /** ssh calls that ran docker on "Hemma" (the operator lock's calls are in lockCalls). */
   sshCalls(): { argv: string[] }[];
   lockCalls(): { argv: string[] }[];

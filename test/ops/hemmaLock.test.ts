@@ -2,17 +2,16 @@
 // other, a waiter names the holder, the lock is released on exit and on SIGTERM, and it is taken
 // over only when provably stale (same host + dead pid, or an expired lease). "Hemma" is the fake
 // ssh running the lock script here (test/ops/bin/ssh), and a real sshd on 127.0.0.1 for the race.
-import { ChildProcess, spawn } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { makeSandbox, REPO_ROOT, Sandbox, SHA, stackConfig, loadHistory } from "./helpers";
-import { startSshdWithFakeTools } from "../verify/sshd";
-import { captureContext, commandsOf } from "./helpers";
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { main as deployMain } from "../../ops/cli/deploy";
-import { main as rollbackMain } from "../../ops/cli/rollback";
-import { main as pruneMain } from "../../ops/cli/prune";
 import { main as initMain } from "../../ops/cli/init";
+import { main as pruneMain } from "../../ops/cli/prune";
+import { main as rollbackMain } from "../../ops/cli/rollback";
+import { startSshdWithFakeTools } from "../verify/sshd";
+import { captureContext, commandsOf, loadHistory, makeSandbox, REPO_ROOT, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const TS_NODE = path.join(REPO_ROOT, "node_modules", ".bin", "ts-node");
 // Left out only on purpose (as the other real-sshd suites): without sshd and without the opt-out it runs and fails.
@@ -65,7 +64,9 @@ describe("Hemma's operator lock (real processes)", () => {
     expect(owner()).toMatchObject({ pid: a.child.pid, tool: "deploy", user: os.userInfo().username, host: os.hostname() });
     const b = run("ops/cli/prune.ts", ["--dry-run", "--lock-wait", "1"], sb.env);
     expect(await b.exited).toBe(1);
-    expect(b.output()).toContain(`waiting for Hemma's operator lock, held by ${os.userInfo().username}@${os.hostname()} (pid ${a.child.pid}, npm run deploy) since`);
+    expect(b.output()).toContain(
+      `waiting for Hemma's operator lock, held by ${os.userInfo().username}@${os.hostname()} (pid ${a.child.pid}, npm run deploy) since`,
+    );
     expect(b.output()).toMatch(/error: Hemma's operator lock is held by .*pid \d+, npm run deploy/);
     expect(b.output()).toContain("what to do:");
     // prune did no docker work on Hemma while the deploy held the lock
@@ -119,7 +120,10 @@ describe("Hemma's operator lock (real processes)", () => {
       fs.mkdirSync(lockDir(), { recursive: true });
       fs.writeFileSync(path.join(lockDir(), "token"), "someone-elses\n");
       // pid 1 is alive here, but on another host it proves nothing: only the lease counts.
-      fs.writeFileSync(path.join(lockDir(), "owner"), `${JSON.stringify({ user: "ada", host: "other-laptop", pid: 999999, tool: "rollback", since: "2026-01-01T00:00:00.000Z" })}\n`);
+      fs.writeFileSync(
+        path.join(lockDir(), "owner"),
+        `${JSON.stringify({ user: "ada", host: "other-laptop", pid: 999999, tool: "rollback", since: "2026-01-01T00:00:00.000Z" })}\n`,
+      );
       fs.writeFileSync(path.join(lockDir(), "expires"), `${expires}\n`);
     };
     plant(now + 600);
@@ -174,7 +178,10 @@ describe("Hemma's operator lock (real processes)", () => {
       };
       const runs = [0, 1, 2, 3].map(() => run("test/ops/lockHolder.ts", [], env));
       const codes = await Promise.all(runs.map((r) => r.exited));
-      expect([codes, runs.map((r) => (codes[runs.indexOf(r)] === 0 ? "" : r.output()))]).toEqual([[0, 0, 0, 0], ["", "", "", ""]]);
+      expect([codes, runs.map((r) => (codes[runs.indexOf(r)] === 0 ? "" : r.output()))]).toEqual([
+        [0, 0, 0, 0],
+        ["", "", "", ""],
+      ]);
       const events = fs
         .readFileSync(log, "utf8")
         .trim()
@@ -195,14 +202,15 @@ describe("Hemma's operator lock (real processes)", () => {
   }, 120_000);
 });
 
-
-
 describe("every mutating tool takes the lock before it touches the stack", () => {
   const plantForeign = () => {
     const dir = sb.env.SIR_CONVERT_A_LOT_HEMMA_LOCK_DIR as string;
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "token"), "t\n");
-    fs.writeFileSync(path.join(dir, "owner"), `${JSON.stringify({ user: "ada", host: "other-laptop", pid: 7, tool: "deploy", since: "2026-01-01T00:00:00.000Z" })}\n`);
+    fs.writeFileSync(
+      path.join(dir, "owner"),
+      `${JSON.stringify({ user: "ada", host: "other-laptop", pid: 7, tool: "deploy", since: "2026-01-01T00:00:00.000Z" })}\n`,
+    );
     fs.writeFileSync(path.join(dir, "expires"), `${Math.floor(Date.now() / 1000) + 600}\n`);
   };
   it.each([

@@ -1,10 +1,10 @@
 // launch.js: the npm scripts start the compiled tools from dist/; after a source change (a
 // `git pull` without `npm ci`) it rebuilds once before running, and refuses to run old JavaScript
 // when the rebuild fails. Runs a copy of launch.js in a throwaway project with one tool.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { REPO_ROOT } from "./helpers";
 
 function project(): string {
@@ -52,7 +52,9 @@ describe("launch.js", () => {
     expect(broken.status).toBe(1);
     expect(broken.stdout).not.toMatch(/v2|v3/);
     expect(broken.stderr).toMatch(/Could not resolve "\.\/missing"/);
-    expect(broken.stderr).toMatch(/error: building dist\/ from the TypeScript sources failed \(see above\); not running the old build\n {2}what to do: fix the errors/);
+    expect(broken.stderr).toMatch(
+      /error: building dist\/ from the TypeScript sources failed \(see above\); not running the old build\n {2}what to do: fix the errors/,
+    );
     expect(fs.existsSync(path.join(dir, ".dist-build.lock"))).toBe(false);
   });
 
@@ -82,7 +84,21 @@ describe("npm scripts", () => {
     expect(pkg.scripts.prepare).toBe("npm run build");
     expect(pkg.scripts.build).toBe("node launch.js --build");
     const launched = Object.entries(pkg.scripts).filter(([, cmd]) => cmd.startsWith("node launch.js ") && !cmd.startsWith("node launch.js --"));
-    expect(launched.map(([name]) => name).sort()).toEqual(["deploy", "doctor", "init", "logs", "preview", "prune", "pulumi", "rollback", "state:backup", "state:restore", "status", "tunnel", "verify"]);
+    expect(launched.map(([name]) => name).sort()).toEqual([
+      "deploy",
+      "doctor",
+      "init",
+      "logs",
+      "preview",
+      "prune",
+      "pulumi",
+      "rollback",
+      "state:backup",
+      "state:restore",
+      "status",
+      "tunnel",
+      "verify",
+    ]);
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { entryPoints } = require(path.join(REPO_ROOT, "launch.js")) as { entryPoints(): string[] };
     const built = entryPoints();

@@ -1,7 +1,7 @@
 // A real process that takes Hemma's operator lock (ops/hemma/lock.ts) for the lock tests: holds it
 // for HOLD_MS, appending "enter <pid> <ms>" / "leave <pid> <ms>" to HOLDER_LOG when set.
 // Env: HOLDER_TOOL, HOLDER_WAIT_SECONDS, HOLDER_PROJECT_DIR, HOLDER_STACK (default the repo, hemma).
-import * as fs from "fs";
+import * as fs from "node:fs";
 import { withHemmaLock } from "../../ops/hemma/lock";
 import { processContext } from "../../ops/tool/context";
 

@@ -1,15 +1,24 @@
 // `npm run logs`: the lane's container logs from Hemma over one ssh call (fake ssh in shell mode,
 // test/bin's fake docker replaying the container's log on stderr as the service logs there).
-import * as fs from "fs";
-import * as path from "path";
-import { logsScript, logsWords } from "../../ops/hemma/logsCommand";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { main } from "../../ops/cli/logs";
+import { logsScript, logsWords } from "../../ops/hemma/logsCommand";
 import { captureContext } from "./helpers";
-import { healthyContainer, makeSurfaceSandbox, SurfaceSandbox } from "./surfaceSandbox";
+import { healthyContainer, makeSurfaceSandbox, type SurfaceSandbox } from "./surfaceSandbox";
 
 describe("logs command line (pure)", () => {
   it("puts --since, --tail and --follow before the container name", () => {
-    expect(logsWords("sir_convert_a_lot_prod", { follow: true, since: "10m", tail: 50 })).toEqual(["docker", "logs", "--since", "10m", "--tail", "50", "--follow", "sir_convert_a_lot_prod"]);
+    expect(logsWords("sir_convert_a_lot_prod", { follow: true, since: "10m", tail: 50 })).toEqual([
+      "docker",
+      "logs",
+      "--since",
+      "10m",
+      "--tail",
+      "50",
+      "--follow",
+      "sir_convert_a_lot_prod",
+    ]);
     expect(logsScript("sir_convert_a_lot_eval", { follow: false, tail: 200 })).toBe("exec docker logs --tail 200 sir_convert_a_lot_eval");
     expect(logsScript("c", { follow: false, since: "2026-03-01T10:00:00Z" })).toBe("exec docker logs --since 2026-03-01T10:00:00Z c");
   });
@@ -22,11 +31,16 @@ describe("npm run logs", () => {
   function setup(): SurfaceSandbox {
     sb = makeSurfaceSandbox({});
     const logFile = path.join(sb.dir, "prod.log");
-    fs.writeFileSync(logFile, Array.from({ length: 300 }, (_, i) => `INFO line ${i + 1}`).join("\n") + "\n");
+    fs.writeFileSync(logFile, `${Array.from({ length: 300 }, (_, i) => `INFO line ${i + 1}`).join("\n")}\n`);
     sb.setDocker({ containers: { sir_convert_a_lot_prod: { ...healthyContainer("prod"), logFile }, sir_convert_a_lot_eval: healthyContainer("eval") } });
     return sb;
   }
-  const dockerCalls = () => fs.readFileSync(sb.env.FAKE_DOCKER_LOG!, "utf8").trim().split("\n").map((l) => JSON.parse(l).argv as string[]);
+  const dockerCalls = () =>
+    fs
+      .readFileSync(sb.env.FAKE_DOCKER_LOG!, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).argv as string[]);
 
   it("shows the last 200 lines of the prod container by default", async () => {
     setup();

@@ -1,11 +1,11 @@
 // Image retention: the keep set comes from stack history (last N distinct good revisions plus the
 // current one); `npm run prune` removes the rest on Hemma (fake ssh), never one a container uses.
-import * as fs from "fs";
-import { historyPageSchema } from "../../ops/pulumi/historySchema";
-import { toRecords } from "../../ops/plan/historyRecords";
+import * as fs from "node:fs";
 import { main } from "../../ops/cli/prune";
+import { toRecords } from "../../ops/plan/historyRecords";
 import { planPrune, revisionsToKeep } from "../../ops/plan/prune";
-import { captureContext, imageConfig, imageId, imageRow, loadHistory, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
+import { historyPageSchema } from "../../ops/pulumi/historySchema";
+import { captureContext, imageConfig, imageId, imageRow, loadHistory, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const records = toRecords(historyPageSchema.parse(loadHistory()), NS);
 const OLD = "0000000000000000000000000000000000000bad";
@@ -20,7 +20,14 @@ describe("revisionsToKeep", () => {
 });
 
 describe("planPrune", () => {
-  const images = [imageRow(SHA.A, imageId(1)), imageRow(SHA.B, imageId(2)), imageRow(SHA.C, imageId(3)), imageRow(OLD, imageId(9)), imageRow(USED_OLD, imageId(8)), imageRow("local", imageId(7))];
+  const images = [
+    imageRow(SHA.A, imageId(1)),
+    imageRow(SHA.B, imageId(2)),
+    imageRow(SHA.C, imageId(3)),
+    imageRow(OLD, imageId(9)),
+    imageRow(USED_OLD, imageId(8)),
+    imageRow("local", imageId(7)),
+  ];
   const containers = [{ name: "sir_convert_a_lot_eval", state: "exited", imageRef: imageId(8), imageId: imageId(8) }];
 
   it("removes only images outside the keep set that no container uses, and leaves non-revision tags alone", () => {
@@ -45,7 +52,13 @@ describe("npm run prune", () => {
     sb = makeSandbox(
       { history: loadHistory(), config: { ...stackConfig(SHA.C), [`${NS}:image`]: imageConfig(true, keepRevisions) } },
       {
-        images: [imageRow(SHA.A, imageId(1)), imageRow(SHA.B, imageId(2)), imageRow(SHA.C, imageId(3)), imageRow(OLD, imageId(9)), imageRow(USED_OLD, imageId(8))],
+        images: [
+          imageRow(SHA.A, imageId(1)),
+          imageRow(SHA.B, imageId(2)),
+          imageRow(SHA.C, imageId(3)),
+          imageRow(OLD, imageId(9)),
+          imageRow(USED_OLD, imageId(8)),
+        ],
         containers: [
           { ID: "c".repeat(64), Names: "sir_convert_a_lot_prod", Image: imageId(3), ImageID: imageId(3), State: "running" },
           { ID: "d".repeat(64), Names: "debug_shell", Image: `sir-convert-a-lot-runtime:${USED_OLD}`, ImageID: imageId(8), State: "exited" },
@@ -69,7 +82,12 @@ describe("npm run prune", () => {
     const s = setup(2);
     const cap = captureContext(s.env);
     expect(await main(["--yes"], cap.ctx)).toBe(0);
-    expect(s.hemmaState().images.map((i: { Tag: string }) => i.Tag).sort()).toEqual([SHA.B, SHA.C, USED_OLD].sort());
+    expect(
+      s
+        .hemmaState()
+        .images.map((i: { Tag: string }) => i.Tag)
+        .sort(),
+    ).toEqual([SHA.B, SHA.C, USED_OLD].sort());
     expect(cap.text()).toMatch(/Removed 2 image\(s\); kept 3/);
   });
 
@@ -77,7 +95,12 @@ describe("npm run prune", () => {
     const s = setup(2);
     const cap = captureContext(s.env);
     expect(await main(["--keep", "3", "--yes"], cap.ctx)).toBe(0);
-    expect(s.hemmaState().images.map((i: { Tag: string }) => i.Tag).sort()).toEqual([SHA.A, SHA.B, SHA.C, USED_OLD].sort());
+    expect(
+      s
+        .hemmaState()
+        .images.map((i: { Tag: string }) => i.Tag)
+        .sort(),
+    ).toEqual([SHA.A, SHA.B, SHA.C, USED_OLD].sort());
   });
 
   it("reads each image's revision label and flags (never removes) one whose label disagrees with its tag", async () => {
@@ -124,7 +147,13 @@ describe("npm run prune: nothing destructive by accident", () => {
     expect(noTty.text()).toMatch(/error: refusing to remove 1 image\(s\) without confirmation/);
     expect(sb.hemmaState().images).toHaveLength(2);
     const questions: string[] = [];
-    const declined = captureContext(sb.env, { isTTY: true, prompt: async (q) => (questions.push(q), "n") });
+    const declined = captureContext(sb.env, {
+      isTTY: true,
+      prompt: async (q) => {
+        questions.push(q);
+        return "n";
+      },
+    });
     expect(await main([], declined.ctx)).toBe(1);
     expect(questions[0]).toContain("Remove 1 image(s) from Hemma?");
     expect(sb.hemmaState().images).toHaveLength(2);

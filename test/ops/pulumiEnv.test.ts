@@ -10,15 +10,15 @@
 // - npm `pulumi` 3.265.0 (node_modules/pulumi): lib/resolve.js uses PULUMI_VERSION || its own
 //   version and <PULUMI_HOME|~/.pulumi>/versions/<v>/bin/pulumi (lib/cache.js), downloading via
 //   lib/download.js (get.pulumi.com) when missing; run.js has no signal handler.
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { main as deployMain } from "../../ops/cli/deploy";
+import { main as pruneMain } from "../../ops/cli/prune";
 import { main as pulumiMain } from "../../ops/cli/pulumi";
 import { cachedPulumiBinary, pinnedPulumiVersion, resolvePinnedPulumi } from "../../ops/pulumi/binary";
 import { absoluteBackendUrl, projectBackendUrl, pulumiEnvironment } from "../../ops/pulumi/env";
-import { main as pruneMain } from "../../ops/cli/prune";
-import { captureContext, commandsOf, loadHistory, makeGitRepo, makeSandbox, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, commandsOf, loadHistory, makeGitRepo, makeSandbox, REPO_ROOT, type Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
@@ -69,7 +69,13 @@ describe("the operator's docker and launcher variables never reach pulumi", () =
   it("strips DOCKER_HOST, DOCKER_CONTEXT, DOCKER_SSH_OPTS, BUILDX_BUILDER and PULUMI_VERSION, saying so", async () => {
     const repo = makeGitRepo();
     sb = makeSandbox({ config: stackConfig(SHA.C, sourceConfig({ path: repo.dir })), history: [] });
-    const shell = { DOCKER_HOST: "unix:///var/run/docker.sock", DOCKER_CONTEXT: "laptop", DOCKER_SSH_OPTS: "-p 2222", BUILDX_BUILDER: "desktop-linux", PULUMI_VERSION: "3.100.0" };
+    const shell = {
+      DOCKER_HOST: "unix:///var/run/docker.sock",
+      DOCKER_CONTEXT: "laptop",
+      DOCKER_SSH_OPTS: "-p 2222",
+      BUILDX_BUILDER: "desktop-linux",
+      PULUMI_VERSION: "3.100.0",
+    };
     const cap = captureContext({ ...sb.env, ...shell });
     try {
       expect(await deployMain(["--yes"], cap.ctx)).toBe(0);

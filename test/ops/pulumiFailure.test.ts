@@ -4,15 +4,30 @@
 import { main as deployMain } from "../../ops/cli/deploy";
 import { main as verifyMain } from "../../ops/cli/verify/stack";
 import { classifyPulumiFailure } from "../../ops/pulumi/failure";
-import { captureContext, gitRepoPerTest, makeSandbox, NS, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import { captureContext, gitRepoPerTest, makeSandbox, NS, type Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 const repo = gitRepoPerTest(() => sb?.cleanup());
 
 const CASES: [string, string, number, RegExp][] = [
-  ["locked", "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.", 255, /another pulumi update holds stack hemma.*npm run pulumi -- cancel --stack hemma/],
-  ["missing-passphrase", "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables", 255, /export PULUMI_CONFIG_PASSPHRASE_FILE=/],
-  ["wrong-passphrase", "error: getting secrets manager: incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase", 255, /does not open stack hemma's secrets/],
+  [
+    "locked",
+    "error: the stack is currently locked by 1 lock(s). Either wait for the other process(es) to end or delete the lock file with `pulumi cancel`.",
+    255,
+    /another pulumi update holds stack hemma.*npm run pulumi -- cancel --stack hemma/,
+  ],
+  [
+    "missing-passphrase",
+    "error: passphrase must be set with PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE environment variables",
+    255,
+    /export PULUMI_CONFIG_PASSPHRASE_FILE=/,
+  ],
+  [
+    "wrong-passphrase",
+    "error: getting secrets manager: incorrect passphrase, please set PULUMI_CONFIG_PASSPHRASE to the correct passphrase",
+    255,
+    /does not open stack hemma's secrets/,
+  ],
   ["missing-stack", "error: no stack named 'hemma' found", 6, /npm run init -- --stack hemma/],
 ];
 
@@ -48,7 +63,12 @@ describe("deploy messages that are true", () => {
   });
 
   it("with verification.enabled=false a deploy says it was not verified", async () => {
-    sb = makeSandbox({ config: stackConfig(SHA.C, { ...sourceConfig({ path: repo.dir }), [`${NS}:verification`]: { value: JSON.stringify({ enabled: false }), objectValue: { enabled: false }, secret: false } }) });
+    sb = makeSandbox({
+      config: stackConfig(SHA.C, {
+        ...sourceConfig({ path: repo.dir }),
+        [`${NS}:verification`]: { value: JSON.stringify({ enabled: false }), objectValue: { enabled: false }, secret: false },
+      }),
+    });
     const cap = captureContext(sb.env);
     expect(await deployMain(["--yes"], cap.ctx)).toBe(0);
     expect(cap.text()).toContain("NOT verified (config verification.enabled is false)");

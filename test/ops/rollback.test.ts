@@ -1,10 +1,24 @@
 // `npm run rollback` end to end against a fake `pulumi` (history, export, config, up) and a fake
 // `ssh` (docker on Hemma) placed first on PATH; both record every call.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { main } from "../../ops/cli/rollback";
-import { captureContext, commandsOf, imageId, imageRow, loadHistory, makeGitRepo, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, sourceConfig, stackConfig } from "./helpers";
+import {
+  captureContext,
+  commandsOf,
+  imageId,
+  imageRow,
+  loadHistory,
+  makeGitRepo,
+  makeSandbox,
+  NS,
+  REPO_ROOT,
+  type Sandbox,
+  SHA,
+  sourceConfig,
+  stackConfig,
+} from "./helpers";
 
 const hemmaWithC = { images: [imageRow(SHA.C, imageId(3)), imageRow(SHA.D, imageId(4))], containers: [] };
 
@@ -44,7 +58,9 @@ describe("rollback", () => {
     expect(after[`${NS}:revision`].value).toBe(SHA.C);
 
     const inspect = s.sshCalls().map((c) => c.argv.join(" "));
-    expect(inspect).toEqual([expect.stringContaining(`-- hemma docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`)]);
+    expect(inspect).toEqual([
+      expect.stringContaining(`-- hemma docker image inspect --format '{{.Id}} {{json .Config.Labels}}' sir-convert-a-lot-runtime:${SHA.C}`),
+    ]);
 
     const text = cap.text();
     expect(text).toContain(`to revision    ${SHA.C}`);
@@ -58,18 +74,47 @@ describe("rollback", () => {
   // config it ran with (objects as objectValue, secrets as {secret: true}).
   describe("restores the target update's recorded config", () => {
     const obj = (o: unknown) => ({ value: JSON.stringify(o), objectValue: o, secret: false });
-    const torchThen = { indexUrl: "https://download.pytorch.org/whl/rocm6.4", torchVersion: "2.8.0+rocm6.4", torchvisionVersion: "0.23.0+rocm6.4", torchaudioVersion: "2.8.0+rocm6.4" };
-    const torchNow = { indexUrl: "https://download.pytorch.org/whl/rocm7.1", torchVersion: "2.10.0+rocm7.1", torchvisionVersion: "0.25.0+rocm7.1", torchaudioVersion: "2.10.0+rocm7.1" };
+    const torchThen = {
+      indexUrl: "https://download.pytorch.org/whl/rocm6.4",
+      torchVersion: "2.8.0+rocm6.4",
+      torchvisionVersion: "0.23.0+rocm6.4",
+      torchaudioVersion: "2.8.0+rocm6.4",
+    };
+    const torchNow = {
+      indexUrl: "https://download.pytorch.org/whl/rocm7.1",
+      torchVersion: "2.10.0+rocm7.1",
+      torchvisionVersion: "0.25.0+rocm7.1",
+      torchaudioVersion: "2.10.0+rocm7.1",
+    };
     const lanes = (prodPort: number) => ({
-      prod: { containerName: "sir_convert_a_lot_prod", containerPort: 8085, dataVolume: "sir-convert-a-lot-prod-data", enabled: true, hostPort: prodPort, profile: "prod" },
-      eval: { containerName: "sir_convert_a_lot_eval", containerPort: 8086, dataVolume: "sir-convert-a-lot-eval-data", enabled: true, hostPort: 28086, profile: "eval" },
+      prod: {
+        containerName: "sir_convert_a_lot_prod",
+        containerPort: 8085,
+        dataVolume: "sir-convert-a-lot-prod-data",
+        enabled: true,
+        hostPort: prodPort,
+        profile: "prod",
+      },
+      eval: {
+        containerName: "sir_convert_a_lot_eval",
+        containerPort: 8086,
+        dataVolume: "sir-convert-a-lot-eval-data",
+        enabled: true,
+        hostPort: 28086,
+        profile: "eval",
+      },
     });
     function driftSetup() {
       const history = loadHistory() as Record<string, any>[];
       // The target (C, deployed 2025-03-10) ran with older torch pins and prod on host port 28085.
       history[1].config[`${NS}:torch`] = obj(torchThen);
       history[1].config[`${NS}:lanes`] = obj(lanes(28085));
-      const today = stackConfig(SHA.D, { [`${NS}:torch`]: obj(torchNow), [`${NS}:lanes`]: obj(lanes(28095)), [`${NS}:container`]: obj({ waitTimeoutSeconds: 300 }), "docker:host": { value: "ssh://other", secret: false } });
+      const today = stackConfig(SHA.D, {
+        [`${NS}:torch`]: obj(torchNow),
+        [`${NS}:lanes`]: obj(lanes(28095)),
+        [`${NS}:container`]: obj({ waitTimeoutSeconds: 300 }),
+        "docker:host": { value: "ssh://other", secret: false },
+      });
       return setup({ history, config: today });
     }
 
@@ -166,7 +211,12 @@ describe("rollback", () => {
       deployment: {
         manifest: { time: "2025-03-14T09:05:00Z", magic: "m", version: "v3.265.0" },
         resources: [],
-        pending_operations: [{ resource: { urn: "urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod", type: "docker:index/container:Container" }, type: "creating" }],
+        pending_operations: [
+          {
+            resource: { urn: "urn:pulumi:hemma::sir-convert-a-lot::docker:index/container:Container::prod", type: "docker:index/container:Container" },
+            type: "creating",
+          },
+        ],
       },
     };
     const s = setup({ export: pending });
@@ -191,7 +241,11 @@ describe("rollback", () => {
   it("reads every page of a long history to find an old revision", async () => {
     const base = loadHistory() as Record<string, any>[];
     // 250 later successful deploys of C push the only A deploy onto page 3 (page size 100).
-    const filler = Array.from({ length: 250 }, (_, i) => ({ ...base[1], startTime: new Date(Date.UTC(2025, 4, 1, 0, i)).toISOString(), message: `c again ${i}` }));
+    const filler = Array.from({ length: 250 }, (_, i) => ({
+      ...base[1],
+      startTime: new Date(Date.UTC(2025, 4, 1, 0, i)).toISOString(),
+      message: `c again ${i}`,
+    }));
     const s = setup({ history: [...filler.reverse(), ...base], config: stackConfig(SHA.C) }, { images: [imageRow(SHA.A, imageId(1))], containers: [] });
     const cap = captureContext(s.env);
     expect(await main(["--yes", "--to", SHA.A.slice(0, 7)], cap.ctx)).toBe(0);
@@ -206,7 +260,13 @@ describe("rollback", () => {
     expect(noTty.text()).toMatch(/no terminal to ask on and --yes was not given/);
 
     const questions: string[] = [];
-    const declined = captureContext(s.env, { isTTY: true, prompt: async (q) => (questions.push(q), "n") });
+    const declined = captureContext(s.env, {
+      isTTY: true,
+      prompt: async (q) => {
+        questions.push(q);
+        return "n";
+      },
+    });
     expect(await main([], declined.ctx)).toBe(1);
     expect(questions[0]).toContain(`Roll back stack hemma to ${SHA.C.slice(0, 12)}?`);
     expect(commandsOf(s.pulumiCalls())).not.toContain("up");

@@ -1,8 +1,9 @@
 // The rollback planner on a realistic `pulumi stack history --json` document: failed updates,
 // previews and refreshes mixed in, blinded and elided secrets, other namespaces' keys, version 0.
-import { historyPageSchema } from "../../ops/pulumi/historySchema";
+
 import { recentGoodRevisions, toRecords } from "../../ops/plan/historyRecords";
 import { planRollback, RollbackRefused } from "../../ops/plan/rollback";
+import { historyPageSchema } from "../../ops/pulumi/historySchema";
 import { loadHistory, NS, SHA } from "./helpers";
 
 const entries = historyPageSchema.parse(loadHistory());
@@ -91,12 +92,18 @@ describe("planRollback", () => {
   });
 
   it("does not count a preview as a deployment", () => {
-    const withoutC = toRecords(entries.filter((e) => !(e.kind === "update" && e.message === "deploy c")), NS);
+    const withoutC = toRecords(
+      entries.filter((e) => !(e.kind === "update" && e.message === "deploy c")),
+      NS,
+    );
     expect(refusal(() => planRollback(withoutC, SHA.D, { to: SHA.C }))).toMatch(/never deployed/);
   });
 
   it("refuses when history has no earlier good revision", () => {
-    const onlyA = toRecords(entries.filter((e) => e.message === "first deploy"), NS);
+    const onlyA = toRecords(
+      entries.filter((e) => e.message === "first deploy"),
+      NS,
+    );
     expect(refusal(() => planRollback(onlyA, SHA.A))).toMatch(/no earlier good revision/);
     expect(refusal(() => planRollback([], SHA.A))).toMatch(/no deployments/);
   });

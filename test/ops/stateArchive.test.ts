@@ -2,12 +2,12 @@
 // an archive outside the checkout without the passphrase, comes back after `git clean` took it,
 // state already present is moved aside (never deleted), foreign archives are refused, and both
 // refuse while a pulumi update holds the stack.
-import { execFileSync, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as path from "path";
-import * as zlib from "zlib";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
 import { backupMain, restoreMain } from "../../ops/cli/state";
-import { captureContext, makeSandbox, REPO_ROOT, Sandbox, SHA, stackConfig } from "./helpers";
+import { captureContext, makeSandbox, REPO_ROOT, type Sandbox, SHA, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());

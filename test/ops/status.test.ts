@@ -1,20 +1,28 @@
 // `npm run status`: one SSH round trip (fake ssh in shell mode running test/bin's fake docker and
 // rocm-smi), each lane compared with the stack's recorded revision and image, verdicts read from
 // the evidence layout of components/laneVerification.ts, exit 1 on drift.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { CHECK_GROUPS, evidenceRunsDir } from "../../components/laneVerification";
-import { statusScript, parseGpuSection } from "../../ops/hemma/statusProbe";
-import { sectionStep, splitSections, sshScriptArgv } from "../../ops/hemma/remoteShell";
 import { main } from "../../ops/cli/status";
 import { VERIFICATION_GROUPS } from "../../ops/cli/status/verdicts";
+import { sectionStep, splitSections, sshScriptArgv } from "../../ops/hemma/remoteShell";
+import { parseGpuSection, statusScript } from "../../ops/hemma/statusProbe";
 import { captureContext } from "./helpers";
-import { healthyContainer, imageId, makeSurfaceSandbox, RUNTIME, SHA, STACK_IMAGE, SurfaceSandbox } from "./surfaceSandbox";
+import { healthyContainer, imageId, makeSurfaceSandbox, RUNTIME, SHA, STACK_IMAGE, type SurfaceSandbox } from "./surfaceSandbox";
 
 describe("status command lines (pure)", () => {
   it("builds the ssh argv: batch mode, port, destination, then the script as one word", () => {
     expect(sshScriptArgv({ destination: "op@hemma", port: 2222, options: ["-o", "ConnectTimeout=15"], display: "ssh://op@hemma:2222" }, "true")).toEqual([
-      "-o", "ConnectTimeout=15", "-o", "BatchMode=yes", "-p", "2222", "--", "op@hemma", "true",
+      "-o",
+      "ConnectTimeout=15",
+      "-o",
+      "BatchMode=yes",
+      "-p",
+      "2222",
+      "--",
+      "op@hemma",
+      "true",
     ]);
   });
 
@@ -53,14 +61,20 @@ describe("npm run status", () => {
   function writeReport(lane: string, group: "health" | "gpu" | "smoke", ok: boolean, stamp: string) {
     const runs = path.join(sb.project, evidenceRunsDir({ evidenceRoot: ".verification", lane, revision: SHA.C }, group));
     fs.mkdirSync(path.join(runs, stamp), { recursive: true });
-    fs.writeFileSync(path.join(runs, stamp, "report.json"), JSON.stringify({ ok, finishedAt: "2026-03-01T10:05:00Z", failureLines: ok ? [] : ["FAIL gpu: expected device_count >= 1, saw 0"] }));
+    fs.writeFileSync(
+      path.join(runs, stamp, "report.json"),
+      JSON.stringify({ ok, finishedAt: "2026-03-01T10:05:00Z", failureLines: ok ? [] : ["FAIL gpu: expected device_count >= 1, saw 0"] }),
+    );
     fs.rmSync(path.join(runs, "latest"), { force: true });
     fs.symlinkSync(stamp, path.join(runs, "latest"));
     return path.join(runs, stamp);
   }
 
   it("reports both lanes as recorded, with verdicts, GPU and rollback images, in one ssh call; exit 0", async () => {
-    sb = makeSurfaceSandbox({ containers: { sir_convert_a_lot_prod: healthyContainer("prod"), sir_convert_a_lot_eval: healthyContainer("eval", { restartCount: 2 }) }, images });
+    sb = makeSurfaceSandbox({
+      containers: { sir_convert_a_lot_prod: healthyContainer("prod"), sir_convert_a_lot_eval: healthyContainer("eval", { restartCount: 2 }) },
+      images,
+    });
     const healthDir = writeReport("prod", "health", true, "20260301T100400Z");
     writeReport("prod", "gpu", false, "20260301T100500Z");
     const cap = captureContext(sb.env);
@@ -93,7 +107,10 @@ describe("npm run status", () => {
     expect(await main(["--json"], cap.ctx)).toBe(0);
     const report = JSON.parse(cap.out.join("\n"));
     expect(report.ok).toBe(true);
-    expect(report.lanes.map((l: { lane: string; runningRevision: string }) => [l.lane, l.runningRevision])).toEqual([["prod", SHA.C], ["eval", SHA.C]]);
+    expect(report.lanes.map((l: { lane: string; runningRevision: string }) => [l.lane, l.runningRevision])).toEqual([
+      ["prod", SHA.C],
+      ["eval", SHA.C],
+    ]);
     expect(report.gpu.seen).toBe(true);
     expect(report.rollbackImages.map((i: { tag: string }) => i.tag)).toEqual([SHA.B]);
   });
@@ -113,7 +130,13 @@ describe("npm run status", () => {
     expect(text).toMatch(/DRIFT eval .*missing/);
     expect(text).toMatch(/container sir_convert_a_lot_eval does not exist/);
 
-    sb.setDocker({ containers: { sir_convert_a_lot_prod: healthyContainer("prod", { health: "unhealthy" }), sir_convert_a_lot_eval: healthyContainer("eval", { running: false }) }, images });
+    sb.setDocker({
+      containers: {
+        sir_convert_a_lot_prod: healthyContainer("prod", { health: "unhealthy" }),
+        sir_convert_a_lot_eval: healthyContainer("eval", { running: false }),
+      },
+      images,
+    });
     const cap2 = captureContext(sb.env);
     expect(await main(["--json"], cap2.ctx)).toBe(1);
     const report = JSON.parse(cap2.out.join("\n"));

@@ -2,9 +2,9 @@
 // and ssh, test/ops/helpers.ts) with the fake ssh in shell mode, so the remote script runs in a
 // real /bin/sh whose PATH holds test/bin's fake docker and rocm-smi, answering from a
 // FAKE_DOCKER_CONFIG written here.
-import * as fs from "fs";
-import * as path from "path";
-import { imageId, makeSandbox, NS, REPO_ROOT, Sandbox, SHA, stackConfig } from "./helpers";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { imageId, makeSandbox, NS, REPO_ROOT, type Sandbox, SHA, stackConfig } from "./helpers";
 
 export const HEMMA_BIN = path.join(REPO_ROOT, "test", "bin");
 /** Hemma-only fakes (find, ss, df) that must not shadow the real ones for the local side. */
@@ -56,4 +56,4 @@ export function makeSurfaceSandbox(docker: Record<string, unknown>, pulumiExtra:
   return { ...sb, dockerConfigFile, setDocker };
 }
 
-export { NS, SHA, imageId };
+export { imageId, NS, SHA };

@@ -1,14 +1,14 @@
 // Every operator tool answers --help (exit 0, every flag with a one-line description) and turns an
 // unknown flag into its usage with exit 2; flags are parsed by commander through ops/tool/shell.ts.
-import { spawnSync } from "child_process";
-import * as path from "path";
-import { main as deployMain, DEPLOY_SPEC, PREVIEW_SPEC } from "../../ops/cli/deploy";
-import { main as initMain, INIT_SPEC } from "../../ops/cli/init";
-import { main as pruneMain, PRUNE_SPEC } from "../../ops/cli/prune";
-import { main as rollbackMain, ROLLBACK_SPEC } from "../../ops/cli/rollback";
-import { main as tunnelMain, TUNNEL_SPEC } from "../../ops/cli/tunnel";
-import { main as verifyStackMain, VERIFY_STACK_SPEC } from "../../ops/cli/verify/stack";
-import { ToolSpec } from "../../ops/tool/shell";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { DEPLOY_SPEC, main as deployMain, PREVIEW_SPEC } from "../../ops/cli/deploy";
+import { INIT_SPEC, main as initMain } from "../../ops/cli/init";
+import { PRUNE_SPEC, main as pruneMain } from "../../ops/cli/prune";
+import { ROLLBACK_SPEC, main as rollbackMain } from "../../ops/cli/rollback";
+import { TUNNEL_SPEC, main as tunnelMain } from "../../ops/cli/tunnel";
+import { VERIFY_STACK_SPEC, main as verifyStackMain } from "../../ops/cli/verify/stack";
+import type { ToolSpec } from "../../ops/tool/shell";
 import { VERIFY_URL_SPEC } from "../../verify/cliArgs";
 import { captureContext, REPO_ROOT } from "./helpers";
 
@@ -60,7 +60,11 @@ describe.each(TOOLS)("npm run %s", (name, spec, main, prefix) => {
 
 describe("npm run verify, both modes as real processes (ops/cli/verify.ts)", () => {
   const run = (args: string[]) =>
-    spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/verify.ts", ...args], { cwd: REPO_ROOT, encoding: "utf8", env: { ...process.env, PATH: process.env.PATH } });
+    spawnSync(path.join(REPO_ROOT, "node_modules", ".bin", "ts-node"), ["--transpile-only", "ops/cli/verify.ts", ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      env: { ...process.env, PATH: process.env.PATH },
+    });
 
   it("stack mode and one-URL mode answer --help with exit 0", () => {
     const stack = run(["--help"]);

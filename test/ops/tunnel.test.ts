@@ -1,10 +1,10 @@
 // `npm run tunnel` with a fake ssh that really forwards ports on 127.0.0.1: the "Hemma" lanes are
 // local HTTP servers answering /healthz with their service_profile.
-import * as http from "http";
-import * as net from "net";
-import { openTunnels, parseTunnelArgs, TunnelSession } from "../../ops/cli/tunnel";
+import * as http from "node:http";
+import * as net from "node:net";
+import { openTunnels, parseTunnelArgs, type TunnelSession } from "../../ops/cli/tunnel";
 import { getHealthz } from "../../ops/cli/tunnel/portProbe";
-import { captureContext, makeSandbox, Sandbox, SHA, stackConfig } from "./helpers";
+import { captureContext, makeSandbox, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
@@ -15,7 +15,9 @@ afterEach(async () => {
   session?.close();
   if (session) await session.closed;
   session = undefined;
-  sockets.forEach((sock) => sock.destroy());
+  sockets.forEach((sock) => {
+    sock.destroy();
+  });
   sockets.clear();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
   sb?.cleanup();
@@ -34,7 +36,15 @@ function laneServer(profile: string): Promise<number> {
   return listen(
     http.createServer((_req, res) => {
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({ status: "ok", service_revision: SHA.C, started_at: "2025-03-10T18:40:00Z", data_root: `/var/lib/sir-convert-a-lot/${profile}`, service_profile: profile }));
+      res.end(
+        JSON.stringify({
+          status: "ok",
+          service_revision: SHA.C,
+          started_at: "2025-03-10T18:40:00Z",
+          data_root: `/var/lib/sir-convert-a-lot/${profile}`,
+          service_profile: profile,
+        }),
+      );
     }),
   );
 }
@@ -59,7 +69,10 @@ function lane(profile: string, hostPort: number, localPort: number) {
 }
 
 function setup(lanes: Record<string, ReturnType<typeof lane>>): Sandbox {
-  sb = makeSandbox({ config: stackConfig(SHA.C), outputs: { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes, apiKey: "k".repeat(32) } });
+  sb = makeSandbox({
+    config: stackConfig(SHA.C),
+    outputs: { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes, apiKey: "k".repeat(32) },
+  });
   return sb;
 }
 
@@ -71,10 +84,15 @@ describe("tunnel", () => {
     const s = setup({ prod: lane("prod", prodHost, prodLocal), eval: lane("eval", evalHost, evalLocal) });
     const cap = captureContext(s.env);
     session = await openTunnels(opts(), cap.ctx);
-    expect(session.lanes.map((l) => [l.lane, l.localPort, l.action])).toEqual([["prod", prodLocal, "open"], ["eval", evalLocal, "open"]]);
+    expect(session.lanes.map((l) => [l.lane, l.localPort, l.action])).toEqual([
+      ["prod", prodLocal, "open"],
+      ["eval", evalLocal, "open"],
+    ]);
     const ssh = s.sshCalls();
     expect(ssh).toHaveLength(1);
-    expect(ssh[0].argv).toEqual(expect.arrayContaining(["-N", "-L", `127.0.0.1:${prodLocal}:127.0.0.1:${prodHost}`, `127.0.0.1:${evalLocal}:127.0.0.1:${evalHost}`, "hemma"]));
+    expect(ssh[0].argv).toEqual(
+      expect.arrayContaining(["-N", "-L", `127.0.0.1:${prodLocal}:127.0.0.1:${prodHost}`, `127.0.0.1:${evalLocal}:127.0.0.1:${evalHost}`, "hemma"]),
+    );
     expect(ssh[0].argv[ssh[0].argv.length - 1]).toBe("hemma");
     expect(ssh[0].argv.slice(-2)).toEqual(["--", "hemma"]); // issue 12: `--` before the destination, and never a prompt:
     expect(ssh[0].argv.join(" ")).toContain("-o BatchMode=yes");
@@ -111,7 +129,9 @@ describe("tunnel", () => {
     const raw = await listen(net.createServer((sock) => sock.end("SSH-2.0-OpenSSH_9.6\r\n")));
     const s = setup({ eval: lane("eval", evalHost, 28086) });
     const cap = captureContext(s.env);
-    await expect(openTunnels(opts(["--eval-port", String(raw)]), cap.ctx)).rejects.toThrow(new RegExp(`local port ${raw} for the eval lane is taken by something that does not answer HTTP`));
+    await expect(openTunnels(opts(["--eval-port", String(raw)]), cap.ctx)).rejects.toThrow(
+      new RegExp(`local port ${raw} for the eval lane is taken by something that does not answer HTTP`),
+    );
     expect(s.sshCalls()).toHaveLength(0);
   });
 

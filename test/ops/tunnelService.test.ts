@@ -1,15 +1,15 @@
 // `npm run tunnel -- --install | --uninstall | --status`: the unit / plist contents, and install,
 // status and uninstall against fake systemctl and launchctl (test/ops/bin) with lanes answering
 // /healthz on 127.0.0.1 where the tunnels' local ends would be.
-import * as fs from "fs";
-import * as http from "http";
-import * as path from "path";
-import { AddressInfo } from "net";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
 import { main as tunnelMain } from "../../ops/cli/tunnel";
-import { launchdPlist, plistPath, ServiceSpec, systemdUnit, systemdWord, unitPath } from "../../ops/plan/tunnelServiceFiles";
-import { managerCommands, parseLaunchctlPrint, parseSystemdShow } from "../../ops/plan/tunnelServiceManager";
 import { serviceMain } from "../../ops/cli/tunnel/service";
-import { captureContext, makeSandbox, Sandbox, SHA, stackConfig, BIN_DIR } from "./helpers";
+import { launchdPlist, plistPath, type ServiceSpec, systemdUnit, systemdWord, unitPath } from "../../ops/plan/tunnelServiceFiles";
+import { managerCommands, parseLaunchctlPrint, parseSystemdShow } from "../../ops/plan/tunnelServiceManager";
+import { BIN_DIR, captureContext, makeSandbox, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const spec: ServiceSpec = {
   stack: "hemma",
@@ -55,7 +55,9 @@ describe("service files (pure)", () => {
   it("writes a launchd agent that runs at load and is kept alive, throttled to every 10 s", () => {
     const plist = launchdPlist(spec, "/Users/op");
     expect(plist).toContain("<key>Label</key>\n  <string>org.sir-convert-a-lot.tunnel.hemma</string>");
-    expect(plist).toContain("    <string>/usr/bin/ssh</string>\n    <string>-N</string>\n    <string>-o</string>\n    <string>BatchMode=yes</string>\n    <string>-o</string>\n    <string>ExitOnForwardFailure=yes</string>");
+    expect(plist).toContain(
+      "    <string>/usr/bin/ssh</string>\n    <string>-N</string>\n    <string>-o</string>\n    <string>BatchMode=yes</string>\n    <string>-o</string>\n    <string>ExitOnForwardFailure=yes</string>",
+    );
     expect(plist).toContain("    <string>-L</string>\n    <string>127.0.0.1:18086:[::1]:28086</string>");
     expect(plist).toContain("<key>RunAtLoad</key>\n  <true/>\n  <key>KeepAlive</key>\n  <true/>\n  <key>ThrottleInterval</key>\n  <integer>10</integer>");
     expect(plist).toContain("<string>/Users/op/Library/Logs/sir-convert-a-lot-tunnel-hemma.log</string>");
@@ -69,7 +71,11 @@ describe("service files (pure)", () => {
       "systemctl --user restart sir-convert-a-lot-tunnel-hemma.service",
     ]);
     expect(managerCommands("darwin", "hemma", "/p.plist", 501).install).toEqual([["launchctl", "bootstrap", "gui/501", "/p.plist"]]);
-    expect(parseSystemdShow("LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nNRestarts=3\n")).toMatchObject({ running: true, pid: 77, restarts: 3 });
+    expect(parseSystemdShow("LoadState=loaded\nActiveState=active\nSubState=running\nMainPID=77\nNRestarts=3\n")).toMatchObject({
+      running: true,
+      pid: 77,
+      restarts: 3,
+    });
     expect(parseSystemdShow("LoadState=loaded\nActiveState=activating\nSubState=auto-restart\nMainPID=0\n")).toMatchObject({ running: false, pid: undefined });
     expect(parseLaunchctlPrint(0, "gui/501/x = {\n\tstate = running\n\truns = 4\n\tpid = 9\n}")).toMatchObject({ running: true, pid: 9, restarts: 3 });
     expect(parseLaunchctlPrint(113, "")).toMatchObject({ loaded: false, running: false });
@@ -108,7 +114,12 @@ describe("npm run tunnel -- --install/--status/--uninstall", () => {
     sb.env.FAKE_SERVICE_LOG = path.join(sb.dir, "service-log.jsonl");
     return { prodPort, evalPort };
   }
-  const calls = () => fs.readFileSync(sb.env.FAKE_SERVICE_LOG!, "utf8").trim().split("\n").map((l) => JSON.parse(l).argv.join(" "));
+  const calls = () =>
+    fs
+      .readFileSync(sb.env.FAKE_SERVICE_LOG!, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).argv.join(" "));
   const linux = { platform: "linux" as const, uid: 1000 };
 
   it("Linux: installs the unit from the stack outputs, starts it, and reports each lane answering", async () => {
@@ -117,8 +128,14 @@ describe("npm run tunnel -- --install/--status/--uninstall", () => {
     expect(await serviceMain(["--install"], cap.ctx, linux)).toBe(0);
     const file = unitPath(sb.env, sb.dir, "hemma");
     expect(file).toBe(path.join(sb.dir, ".config", "systemd", "user", "sir-convert-a-lot-tunnel-hemma.service"));
-    expect(fs.readFileSync(file, "utf8")).toContain(`ExecStart=${path.join(BIN_DIR, "ssh")} -N -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=3 -o ConnectTimeout=15 -L 127.0.0.1:${prodPort}:127.0.0.1:28085 -L 127.0.0.1:${evalPort}:127.0.0.1:28086 -o ServerAliveInterval=30 -o ConnectTimeout=15 -- hemma\n`);
-    expect(calls()).toEqual(["--user daemon-reload", "--user enable sir-convert-a-lot-tunnel-hemma.service", "--user restart sir-convert-a-lot-tunnel-hemma.service"]);
+    expect(fs.readFileSync(file, "utf8")).toContain(
+      `ExecStart=${path.join(BIN_DIR, "ssh")} -N -o BatchMode=yes -o ExitOnForwardFailure=yes -o ServerAliveInterval=15 -o ServerAliveCountMax=3 -o ConnectTimeout=15 -L 127.0.0.1:${prodPort}:127.0.0.1:28085 -L 127.0.0.1:${evalPort}:127.0.0.1:28086 -o ServerAliveInterval=30 -o ConnectTimeout=15 -- hemma\n`,
+    );
+    expect(calls()).toEqual([
+      "--user daemon-reload",
+      "--user enable sir-convert-a-lot-tunnel-hemma.service",
+      "--user restart sir-convert-a-lot-tunnel-hemma.service",
+    ]);
 
     const st = captureContext(sb.env);
     expect(await serviceMain(["--status"], st.ctx, linux)).toBe(0);

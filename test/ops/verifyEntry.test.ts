@@ -1,8 +1,8 @@
 // `npm run verify` dispatch: with --service-url it is the verifier CLI for that URL; without it,
 // it re-verifies the deployed lanes from the stack outputs.
-import { spawnSync } from "child_process";
-import * as path from "path";
-import { makeSandbox, Sandbox, SHA, stackConfig } from "./helpers";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { makeSandbox, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 let sb: Sandbox;

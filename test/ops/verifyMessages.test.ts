@@ -2,16 +2,29 @@
 // when Hemma is unreachable, no doubled `[lane]` prefix, "nothing is deployed" for a stack without
 // outputs, no rollback advice from an on-demand run, config verification.timeoutSeconds and
 // evidenceRoot honoured, and the one-URL mode's warning when the gpu check would run here.
-import * as path from "path";
+import * as path from "node:path";
 import { main } from "../../ops/cli/verify/stack";
 import { gpuChecksRunHere } from "../../verify/cliArgs";
-import { BIN_DIR, captureContext, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
+import { BIN_DIR, captureContext, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
-const lane = (profile: string, port: number) => ({ containerName: `sir_convert_a_lot_${profile}`, profile, dataDir: `/var/lib/sir-convert-a-lot/${profile}`, url: `http://127.0.0.1:${port}`, hostPort: port, localPort: port, tunnelCommand: "" });
-const OUTPUTS = { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) }, apiKey: "s3cr3t-api-key-0123456789abcdef" };
+const lane = (profile: string, port: number) => ({
+  containerName: `sir_convert_a_lot_${profile}`,
+  profile,
+  dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
+  url: `http://127.0.0.1:${port}`,
+  hostPort: port,
+  localPort: port,
+  tunnelCommand: "",
+});
+const OUTPUTS = {
+  revision: SHA.C,
+  image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" },
+  lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) },
+  apiKey: "s3cr3t-api-key-0123456789abcdef",
+};
 const deps = { verifierCommand: [path.join(BIN_DIR, "fake-verifier")], now: () => new Date("2025-03-15T10:00:00.000Z") };
 
 function setup(pulumi: Record<string, unknown>, hemma: Record<string, unknown> = {}, extra: Record<string, string> = {}) {
@@ -62,10 +75,16 @@ describe("npm run verify (stack mode)", () => {
   });
 
   it("uses config verification.timeoutSeconds and evidenceRoot by default", async () => {
-    const cap = setup({ config: stackConfig(SHA.C, { [`${NS}:verification`]: { value: "{}", objectValue: { timeoutSeconds: 77, evidenceRoot: "proof" }, secret: false } }) });
+    const cap = setup({
+      config: stackConfig(SHA.C, { [`${NS}:verification`]: { value: "{}", objectValue: { timeoutSeconds: 77, evidenceRoot: "proof" }, secret: false } }),
+    });
     expect(await main([], cap.ctx, deps)).toBe(0);
-    const fs = await import("fs");
-    const calls = fs.readFileSync(path.join(sb.dir, "verifier.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).argv as string[]);
+    const fs = await import("node:fs");
+    const calls = fs
+      .readFileSync(path.join(sb.dir, "verifier.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).argv as string[]);
     for (const argv of calls) {
       expect(argv[argv.indexOf("--timeout-seconds") + 1]).toBe("77");
       expect(argv[argv.indexOf("--evidence-dir") + 1]).toMatch(new RegExp(`^${sb.project}/proof/on-demand/`));

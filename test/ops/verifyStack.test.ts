@@ -1,21 +1,37 @@
 // On-demand verification: reads the stack outputs (with secrets), runs the verifier once per lane
 // concurrently with the API key only in the environment, and aggregates the results.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { main } from "../../ops/cli/verify/stack";
-import { BIN_DIR, captureContext, makeSandbox, NS, Sandbox, SHA, stackConfig } from "./helpers";
+import { BIN_DIR, captureContext, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const API_KEY = "s3cr3t-api-key-0123456789abcdef";
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
 function lane(profile: string, port: number) {
-  return { containerName: `sir_convert_a_lot_${profile}`, profile, dataDir: `/var/lib/sir-convert-a-lot/${profile}`, url: `http://127.0.0.1:${port}`, hostPort: port, localPort: port, tunnelCommand: `ssh -N -L ${port}:127.0.0.1:${port} hemma` };
+  return {
+    containerName: `sir_convert_a_lot_${profile}`,
+    profile,
+    dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
+    url: `http://127.0.0.1:${port}`,
+    hostPort: port,
+    localPort: port,
+    tunnelCommand: `ssh -N -L ${port}:127.0.0.1:${port} hemma`,
+  };
 }
 
 function setup(extraEnv: Record<string, string> = {}, config = stackConfig(SHA.C)) {
   // The project dir is the sandbox, so default evidence folders land there, not in the repo.
-  sb = makeSandbox({ config, outputs: { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) }, apiKey: API_KEY } });
+  sb = makeSandbox({
+    config,
+    outputs: {
+      revision: SHA.C,
+      image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" },
+      lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) },
+      apiKey: API_KEY,
+    },
+  });
   const env = { ...sb.env, FAKE_VERIFIER_LOG: path.join(sb.dir, "verifier.jsonl"), FAKE_VERIFIER_DIR: sb.dir, FAKE_VERIFIER_EXPECT: "prod,eval", ...extraEnv };
   const cap = captureContext(env, { projectDir: sb.project });
   const calls = () =>
@@ -75,7 +91,10 @@ describe("verifyStack", () => {
   });
 
   it("verifies only the lanes asked for, passes --checks, and omits --via for a non-ssh docker host", async () => {
-    const { cap, calls } = setup({ FAKE_VERIFIER_EXPECT: "eval" }, stackConfig(SHA.C, { [`${NS}:dockerHost`]: { value: "unix:///var/run/docker.sock", secret: false } }));
+    const { cap, calls } = setup(
+      { FAKE_VERIFIER_EXPECT: "eval" },
+      stackConfig(SHA.C, { [`${NS}:dockerHost`]: { value: "unix:///var/run/docker.sock", secret: false } }),
+    );
     expect(await main(["--lane", "eval", "--checks", "readiness,gpu"], cap.ctx, deps)).toBe(0);
     const [only] = calls();
     expect(calls()).toHaveLength(1);

@@ -1,10 +1,11 @@
 // One policy pack process per test file, started the way the engine starts it, plus helpers to run
 // the gate over registrations and pick out diagnostics.
+
+import { AnalyzerClient, type Diagnostic } from "../../gate/analyzerClient";
+import type { PolicyPackConfigFile } from "../../gate/analyzerConfig";
+import { type GateResult, runGate } from "../../gate/analyzerGate";
+import { type PolicyPackProcess, startPolicyPack } from "../../gate/analyzerPack";
 import type { RecordedResource } from "../../gate/mockRun";
-import { AnalyzerClient, Diagnostic } from "../../gate/analyzerClient";
-import { PolicyPackConfigFile } from "../../gate/analyzerConfig";
-import { GateResult, runGate } from "../../gate/analyzerGate";
-import { PolicyPackProcess, startPolicyPack } from "../../gate/analyzerPack";
 import { PACK_DIR } from "../../gate/policyCheck";
 
 export interface PackSession {

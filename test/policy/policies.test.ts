@@ -2,11 +2,12 @@
 // shaped like docs/architecture.md: the compliant stack passes, each violation is reported by the
 // right policy at the right level with resource, field, value and fix, and the API key never
 // appears in any output.
+
+import type { GateResult } from "../../gate/analyzerGate";
 import type { RecordedResource } from "../../gate/mockRun";
 import { unwrapSecrets } from "../../gate/mockRun";
-import { GateResult } from "../../gate/analyzerGate";
 import { API_KEY, find, mutate, REVISION, setEnv, syntheticStack, T, without } from "./fixtures";
-import { of, openPack, PackSession, refusedBy } from "./packHarness";
+import { of, openPack, type PackSession, refusedBy } from "./packHarness";
 
 let session: PackSession;
 const base = syntheticStack();
@@ -64,7 +65,10 @@ test("the compliant synthetic stack passes every policy", async () => {
 
 describe("gpu-devices", () => {
   test("a lane without /dev/kfd is refused with the fix", async () => {
-    const [msg] = await refused(mutate(base, T.container, "prod", (i) => (i.devices = i.devices.filter((d: any) => d.hostPath !== "/dev/kfd"))), "gpu-devices");
+    const [msg] = await refused(
+      mutate(base, T.container, "prod", (i) => (i.devices = i.devices.filter((d: any) => d.hostPath !== "/dev/kfd"))),
+      "gpu-devices",
+    );
     expect(msg).toContain(`gpu-devices: prod (${T.container}) field devices is missing /dev/kfd`);
     expect(msg).toContain(`add {hostPath: "/dev/kfd"`);
   });
@@ -75,18 +79,27 @@ describe("gpu-devices", () => {
     const numeric = mutate(base, T.container, "eval", (i) => (i.groupAdds = ["44", "992"]));
     expect(of(await check(numeric), "gpu-devices")).toEqual([]);
     // One GID stands for one group: a single GID cannot cover both.
-    const [one] = await refused(mutate(base, T.container, "eval", (i) => (i.groupAdds = ["992"])), "gpu-devices");
+    const [one] = await refused(
+      mutate(base, T.container, "eval", (i) => (i.groupAdds = ["992"])),
+      "gpu-devices",
+    );
     expect(one).toContain("(missing render)");
   });
   test("a device mapped to another container path is refused", async () => {
-    const msgs = await refused(mutate(base, T.container, "prod", (i) => (i.devices[1].containerPath = "/dev/gpu")), "gpu-devices");
+    const msgs = await refused(
+      mutate(base, T.container, "prod", (i) => (i.devices[1].containerPath = "/dev/gpu")),
+      "gpu-devices",
+    );
     expect(msgs[0]).toContain(`field devices[hostPath=/dev/dri].containerPath is "/dev/gpu"`);
   });
 });
 
 describe("gpu-first-env", () => {
   test("a truthy CPU unlock on prod is refused", async () => {
-    const [msg] = await refused(mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_ALLOW_CPU_FALLBACK", " Yes ")), "gpu-first-env");
+    const [msg] = await refused(
+      mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_ALLOW_CPU_FALLBACK", " Yes ")),
+      "gpu-first-env",
+    );
     expect(msg).toMatch(/gpu-first-env: prod \(docker:index\/container:Container\) field envs\[\d+\] SIR_CONVERT_A_LOT_ALLOW_CPU_FALLBACK is " Yes "; remove/);
   });
   test("a falsy unlock value is fine", async () => {
@@ -94,7 +107,10 @@ describe("gpu-first-env", () => {
     expect(result.diagnostics).toEqual([]);
   });
   test("declaring the GPU unavailable is refused (only exactly 1 counts)", async () => {
-    const [msg] = await refused(mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_GPU_AVAILABLE", "true")), "gpu-first-env");
+    const [msg] = await refused(
+      mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_GPU_AVAILABLE", "true")),
+      "gpu-first-env",
+    );
     expect(msg).toContain(`SIR_CONVERT_A_LOT_GPU_AVAILABLE is "true"; set it to exactly "1"`);
   });
   test("eval without an explicit CPU-only switch is refused unless a decision is recorded", async () => {
@@ -146,7 +162,9 @@ describe("data-root-separation", () => {
   test("eval mounting the prod data volume is refused", async () => {
     const shared = mutate(base, T.container, "eval", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-prod-data"));
     const msgs = await refused(shared, "data-root-separation");
-    expect(msgs.join("\n")).toContain(`data-root-separation: eval (${T.container}) field volumes[0].source is "sir-convert-a-lot-prod-data" (also mounted writable by lane prod at volumes[0])`);
+    expect(msgs.join("\n")).toContain(
+      `data-root-separation: eval (${T.container}) field volumes[0].source is "sir-convert-a-lot-prod-data" (also mounted writable by lane prod at volumes[0])`,
+    );
   });
   test("a data dir env that does not match the mount is refused", async () => {
     const moved = mutate(base, T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_EVAL_DATA_DIR", "/srv/eval"));
@@ -168,9 +186,15 @@ describe("data-root-separation", () => {
 });
 
 describe("loopback-only", () => {
-  const bind = (ip: string | undefined) => mutate(base, T.container, "prod", (i) => (ip === undefined ? delete i.ports[0].ip : (i.ports[0].ip = ip)));
+  const bind = (ip: string | undefined) =>
+    mutate(base, T.container, "prod", (i) => {
+      if (ip === undefined) delete i.ports[0].ip;
+      else i.ports[0].ip = ip;
+    });
   test("binding 0.0.0.0 or leaving ip unset is refused", async () => {
-    expect((await refused(bind("0.0.0.0"), "loopback-only"))[0]).toContain(`loopback-only: prod (${T.container}) field ports[0].ip is "0.0.0.0" for host port 28085`);
+    expect((await refused(bind("0.0.0.0"), "loopback-only"))[0]).toContain(
+      `loopback-only: prod (${T.container}) field ports[0].ip is "0.0.0.0" for host port 28085`,
+    );
     expect((await refused(bind(undefined), "loopback-only"))[0]).toContain("unset (docker binds 0.0.0.0, all interfaces)");
   });
   test("::1 passes; an allowlisted exposure passes only with a reason", async () => {
@@ -181,13 +205,23 @@ describe("loopback-only", () => {
     await refused(lan, "loopback-only", { "loopback-only": { allowedExposures: [{ ...entry, reason: " " }] } });
   });
   test("host networking is refused", async () => {
-    expect((await refused(mutate(base, T.container, "eval", (i) => (i.networkMode = "host")), "loopback-only"))[0]).toContain(`field networkMode is "host"`);
+    expect(
+      (
+        await refused(
+          mutate(base, T.container, "eval", (i) => (i.networkMode = "host")),
+          "loopback-only",
+        )
+      )[0],
+    ).toContain(`field networkMode is "host"`);
   });
 });
 
 describe("unique-host-ports", () => {
   test("two lanes on one host port are refused", async () => {
-    const [msg] = await refused(mutate(base, T.container, "eval", (i) => (i.ports[0].external = 28085)), "unique-host-ports");
+    const [msg] = await refused(
+      mutate(base, T.container, "eval", (i) => (i.ports[0].external = 28085)),
+      "unique-host-ports",
+    );
     expect(msg).toContain(`unique-host-ports: eval (${T.container}) field ports[0].external is 28085/tcp (already published by prod ports[0])`);
   });
   test("a reserved port is refused; the reserved list is configurable", async () => {
@@ -200,16 +234,28 @@ describe("unique-host-ports", () => {
 
 describe("immutable-image", () => {
   test("a latest tag on the runtime image is refused", async () => {
-    const [msg] = await refused(mutate(base, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:latest")), "immutable-image");
+    const [msg] = await refused(
+      mutate(base, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:latest")),
+      "immutable-image",
+    );
     expect(msg).toContain(`immutable-image: runtime-image (${T.image}) field name is "sir-convert-a-lot-runtime:latest" (the moving tag latest)`);
   });
   test("a short or mismatched revision tag is refused", async () => {
-    await refused(mutate(base, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:0123456")), "immutable-image");
-    const [msg] = await refused(mutate(base, T.image, "runtime-image", (i) => (i.build.labels["org.opencontainers.image.revision"] = "f".repeat(40))), "immutable-image");
+    await refused(
+      mutate(base, T.image, "runtime-image", (i) => (i.name = "sir-convert-a-lot-runtime:0123456")),
+      "immutable-image",
+    );
+    const [msg] = await refused(
+      mutate(base, T.image, "runtime-image", (i) => (i.build.labels["org.opencontainers.image.revision"] = "f".repeat(40))),
+      "immutable-image",
+    );
     expect(msg).toContain(`label the build with the revision it is tagged with (${REVISION})`);
   });
   test("a lane running a tag, or an id not from this stack's image, is refused", async () => {
-    const [msg] = await refused(mutate(base, T.container, "prod", (i) => (i.image = "sir-convert-a-lot-runtime:latest")), "immutable-image");
+    const [msg] = await refused(
+      mutate(base, T.container, "prod", (i) => (i.image = "sir-convert-a-lot-runtime:latest")),
+      "immutable-image",
+    );
     expect(msg).toContain(`field image is "sir-convert-a-lot-runtime:latest"; run the runtime image by id`);
     const foreign = mutate(base, T.container, "eval", (_i, r) => (r.propertyDependencies.image = []));
     expect((await refused(foreign, "immutable-image"))[0]).toContain("(not taken from the runtime image built in this stack)");
@@ -220,7 +266,9 @@ describe("protected-data", () => {
   test("an unprotected data volume is refused", async () => {
     const s = mutate(base, T.volume, "sir-convert-a-lot-eval-data", (_i, r) => (r.options.protect = false));
     const [msg] = await refused(s, "protected-data");
-    expect(msg).toContain(`protected-data: sir-convert-a-lot-eval-data (${T.volume}) field options.protect is false (data volume: label org.sir-convert-a-lot.role=data)`);
+    expect(msg).toContain(
+      `protected-data: sir-convert-a-lot-eval-data (${T.volume}) field options.protect is false (data volume: label org.sir-convert-a-lot.role=data)`,
+    );
   });
   test("a volume is a data volume when mounted at a lane's data root, even without the label", async () => {
     const s = mutate(base, T.volume, "sir-convert-a-lot-prod-data", (i, r) => {
@@ -240,7 +288,9 @@ describe("protected-data", () => {
 describe("verification-present", () => {
   test("a lane without its GPU verification is refused", async () => {
     const [msg] = await refused(without(base, T.command, "prod-verify-gpu"), "verification-present");
-    expect(msg).toContain(`verification-present: prod (${T.container}) field dependents (command:local:Command) is without a gpu check (commands depending on it: prod-verify-health, prod-verify-smoke)`);
+    expect(msg).toContain(
+      `verification-present: prod (${T.container}) field dependents (command:local:Command) is without a gpu check (commands depending on it: prod-verify-health, prod-verify-smoke)`,
+    );
   });
   test("a verification that does not depend on the lane does not count", async () => {
     const s = mutate(base, T.command, "eval-verify-smoke", (_i, r) => (r.dependencies = []));
@@ -255,12 +305,25 @@ describe("verification-present", () => {
 
 describe("api-key-secret", () => {
   test("the service's fallback key is refused", async () => {
-    const [msg] = await refused(mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", "dev-only-key")), "api-key-secret");
+    const [msg] = await refused(
+      mutate(base, T.container, "prod", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", "dev-only-key")),
+      "api-key-secret",
+    );
     expect(msg).toContain(`the service's built-in fallback key "dev-only-key"`);
   });
   test("a missing or short key is refused without printing it", async () => {
-    expect((await refused(mutate(base, T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", undefined)), "api-key-secret"))[0]).toContain("(unset, so the service accepts");
-    const [msg] = await refused(mutate(base, T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", "short-key")), "api-key-secret");
+    expect(
+      (
+        await refused(
+          mutate(base, T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", undefined)),
+          "api-key-secret",
+        )
+      )[0],
+    ).toContain("(unset, so the service accepts");
+    const [msg] = await refused(
+      mutate(base, T.container, "eval", (i) => setEnv(i, "SIR_CONVERT_A_LOT_API_KEY", "short-key")),
+      "api-key-secret",
+    );
     expect(msg).toContain("[secret, 9 characters]");
     expect(msg).not.toContain("short-key");
   });
@@ -293,7 +356,11 @@ describe("advisory hygiene", () => {
     expect(of(result, "restart-policy")[0].message).toContain(`restart-policy: prod (${T.container}) field restart is (unset, docker default "no")`);
   });
   test("advisory levels can be raised to mandatory", async () => {
-    await refused(mutate(base, T.container, "eval", (i) => (i.privileged = true)), "no-privileged", { "no-privileged": "mandatory" });
+    await refused(
+      mutate(base, T.container, "eval", (i) => (i.privileged = true)),
+      "no-privileged",
+      { "no-privileged": "mandatory" },
+    );
   });
 });
 
@@ -316,13 +383,27 @@ test("an image id unknown at preview is decided from its property dependency on 
 });
 
 test("a lane's data volume and profile belong to it: swapping either between the lanes is refused (issue 12)", async () => {
-  const swapped = mutate(mutate(base, T.container, "prod", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-eval-data")),
-    T.container, "eval", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-prod-data"));
+  const swapped = mutate(
+    mutate(base, T.container, "prod", (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-eval-data")),
+    T.container,
+    "eval",
+    (i) => (i.volumes[0].volumeName = "sir-convert-a-lot-prod-data"),
+  );
   const msgs = await refused(swapped, "data-root-separation");
-  expect(msgs.join("\n")).toContain(`prod (docker:index/container:Container) field volumes[0].volumeName is "sir-convert-a-lot-eval-data" (named for lane eval)`);
-  const profiles = mutate(mutate(base, T.container, "prod", (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot-eval"])),
-    T.container, "eval", (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot"]));
+  expect(msgs.join("\n")).toContain(
+    `prod (docker:index/container:Container) field volumes[0].volumeName is "sir-convert-a-lot-eval-data" (named for lane eval)`,
+  );
+  const profiles = mutate(
+    mutate(base, T.container, "prod", (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot-eval"])),
+    T.container,
+    "eval",
+    (i) => (i.command = ["pdm", "run", "serve:sir-convert-a-lot"]),
+  );
   const result = await check(profiles);
   expect(result.refused).toBe(true);
-  expect(of(result, "data-root-separation").map((d) => d.message).join("\n")).toContain(`field command (profile) is "eval" (lane prod)`);
+  expect(
+    of(result, "data-root-separation")
+      .map((d) => d.message)
+      .join("\n"),
+  ).toContain(`field command (profile) is "eval" (lane prod)`);
 });

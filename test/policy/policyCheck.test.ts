@@ -2,10 +2,10 @@
 // previews; a policy config that makes the committed stack non-compliant is refused (exit 1) with
 // pulumi-preview-style output and `error:` / `what to do:`; --help exits 0 listing every flag; a
 // usage error prints the usage and exits 2 (flags parsed by commander).
-import { execFile } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { PROJECT_DIR } from "../../gate/policyCheck";
 
 interface Run {
@@ -51,7 +51,9 @@ test("npm run policy:check passes the committed stack and refuses it under a str
   expect(refused.code).toBe(1);
   expect(refused.stdout).toContain("❌ sir-convert-a-lot-hemma@v0.1.0");
   expect(refused.stdout).toContain(`- [mandatory]  unique-host-ports  (docker:index/container:Container: eval)`);
-  expect(refused.stdout).toContain("unique-host-ports: eval (docker:index/container:Container) field ports[0].external is 28086 (reserved by another stack on the host)");
+  expect(refused.stdout).toContain(
+    "unique-host-ports: eval (docker:index/container:Container) field ports[0].external is 28086 (reserved by another stack on the host)",
+  );
   expect(refused.stdout).toContain("1 mandatory and 0 advisory policy violation");
   expect(refused.stderr).toMatch(/^error: the stack is refused at the first-deploy, new-revision, unchanged previews/m);
   expect(refused.stderr).toMatch(/^ {2}what to do: /m);

@@ -3,12 +3,17 @@
 // label or revision shape the program never produces.
 import * as facts from "../../lib/projectFacts";
 import * as contract from "../../lib/serviceContract";
-import * as model from "../../policy/policies/model";
 import * as immutableImage from "../../policy/policies/immutableImage";
+import * as model from "../../policy/policies/model";
 
 describe("the policy pack's copies of the project facts", () => {
   it("label keys", () => {
-    expect([model.LABEL_LANE, model.LABEL_PROFILE, model.LABEL_ROLE, model.LABEL_REVISION]).toEqual([facts.LABEL_LANE, facts.LABEL_PROFILE, facts.LABEL_ROLE, facts.LABEL_REVISION]);
+    expect([model.LABEL_LANE, model.LABEL_PROFILE, model.LABEL_ROLE, model.LABEL_REVISION]).toEqual([
+      facts.LABEL_LANE,
+      facts.LABEL_PROFILE,
+      facts.LABEL_ROLE,
+      facts.LABEL_REVISION,
+    ]);
   });
 
   it("revision shape and the default image name", () => {

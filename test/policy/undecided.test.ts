@@ -6,7 +6,7 @@
 // after every step of `up`, i.e. after the containers were replaced.
 import { UNKNOWN } from "../../gate/mockRun";
 import { mutate, syntheticStack, T } from "./fixtures";
-import { openPack, PackSession } from "./packHarness";
+import { openPack, type PackSession } from "./packHarness";
 
 let session: PackSession;
 beforeAll(async () => {

@@ -7,16 +7,29 @@
 // create keeps the old command (a replace without deleteBeforeReplace creates before it deletes);
 // what waits on the failed step never starts, and the update ends although the program would wait
 // for it forever; `--target` (the engine's URNs) limits the steps to the targeted resources.
-import { spawnSync } from "child_process";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
 describe("box engine: what a failed update leaves in the state", () => {
   it("keeps the new container of a replace that succeeded and the old command of a create that failed; the next deploy replaces the container that really runs", () => {
-    const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "boxEngineRun.ts")], { cwd: ROOT, encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "fixtures", "boxEngineRun.ts")], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect([run.status, run.stderr]).toEqual([0, expect.any(String)]);
-    const [first, second, third, targeted] = JSON.parse(run.stdout) as Array<{ ok: boolean; error?: string; laneId?: string; laneUrn?: string; running?: string; checkTriggers?: string[]; afterCheckTriggers?: string[]; changes: Record<string, number> }>;
+    const [first, second, third, targeted] = JSON.parse(run.stdout) as Array<{
+      ok: boolean;
+      error?: string;
+      laneId?: string;
+      laneUrn?: string;
+      running?: string;
+      checkTriggers?: string[];
+      afterCheckTriggers?: string[];
+      changes: Record<string, number>;
+    }>;
     // the engine's URN (no root stack type in the chain), which `--target` names
     expect(first!.laneUrn).toBe("urn:pulumi:t::sir-convert-a-lot::t:x:Group$docker:index/container:Container::lane");
     expect(first).toMatchObject({ ok: true, laneId: first!.running, checkTriggers: ["sha256:a", first!.running] });

@@ -19,9 +19,9 @@
 // - at preview the engine hands back an empty id and unknown computed outputs for every resource
 //   it will create or replace (the bridge's and pulumi-command's Create with preview=true run
 //   nothing and compute nothing, local/commandController.go), and the old outputs for a same step.
-import * as path from "path";
-import { committedConfig, effectiveConfigValue, PROGRAM_DIR, runStack, StackRun, StackRunOptions } from "../harness/stack";
+import * as path from "node:path";
 import type { RecordedResource } from "../../gate/mockRun";
+import { committedConfig, effectiveConfigValue, PROGRAM_DIR, runStack, StackRun, type StackRunOptions } from "../harness/stack";
 import { commandPlan, containerPlan } from "./providerModel";
 
 const COMMAND = "command:local:Command";
@@ -68,8 +68,7 @@ async function runCase(
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const output = require("@pulumi/pulumi/output") as { isUnknown(v: unknown): boolean; unknown: unknown };
     const echo = runner.echoMocks;
-    const keyOf = (v: unknown): string =>
-      JSON.stringify(v, (_k, x) => (output.isUnknown(x) ? UNKNOWN : x));
+    const keyOf = (v: unknown): string => JSON.stringify(v, (_k, x) => (output.isUnknown(x) ? UNKNOWN : x));
     result = await runner.runProgramUnderMocks({
       programDir: PROGRAM_DIR,
       stack: "hemma",
@@ -142,7 +141,11 @@ describe("canary gate: prod's container waits on eval's verification", () => {
     expect(prod.dependencies).toEqual(expect.arrayContaining(urnsOf(now, EVAL_CHECKS)));
     // A dependsOn edge, not a property dependency: eval's replacement never replaces prod.
     const evalUrns = [...urnsOf(now, EVAL_CHECKS), now.named(CONTAINER, "eval").urn];
-    expect(Object.values(prod.propertyDependencies).flat().filter((u) => evalUrns.includes(u))).toEqual([]);
+    expect(
+      Object.values(prod.propertyDependencies)
+        .flat()
+        .filter((u) => evalUrns.includes(u)),
+    ).toEqual([]);
     // And eval does not wait on prod.
     expect(now.named(CONTAINER, "eval").dependencies).not.toContain(prod.urn);
   });
@@ -177,24 +180,32 @@ describe("canary gate: prod's container waits on eval's verification", () => {
     expect(planOf(prior, now, CONTAINER, "prod")).toBe("same");
   });
 
-  test("a prod-only change needs no canary: prod is replaced, eval's checks stay same steps", async () => {
-    const last = await runCase(at(OLD), undefined, false);
-    const prodOnly = at(OLD);
-    const lanes = effectiveConfigValue("lanes");
-    prodOnly.set!.lanes = { ...lanes, prod: { ...lanes.prod, hostPort: 28095 } };
-    const now = (await runCase(prodOnly, last.stored, true)).run;
-    expect(planOf(last.run, now, CONTAINER, "prod")).toBe("replace");
-    for (const name of EVAL_CHECKS) expect(planOf(last.run, now, COMMAND, name)).toBe("same");
-    expect(planOf(last.run, now, CONTAINER, "eval")).toBe("same");
-    // prod's own checks re-run against the new container.
-    expect(hasUnknown(now.named(COMMAND, "prod-verify-health").inputs.triggers)).toBe(true);
-  }, SLOW);
+  test(
+    "a prod-only change needs no canary: prod is replaced, eval's checks stay same steps",
+    async () => {
+      const last = await runCase(at(OLD), undefined, false);
+      const prodOnly = at(OLD);
+      const lanes = effectiveConfigValue("lanes");
+      prodOnly.set!.lanes = { ...lanes, prod: { ...lanes.prod, hostPort: 28095 } };
+      const now = (await runCase(prodOnly, last.stored, true)).run;
+      expect(planOf(last.run, now, CONTAINER, "prod")).toBe("replace");
+      for (const name of EVAL_CHECKS) expect(planOf(last.run, now, COMMAND, name)).toBe("same");
+      expect(planOf(last.run, now, CONTAINER, "eval")).toBe("same");
+      // prod's own checks re-run against the new container.
+      expect(hasUnknown(now.named(COMMAND, "prod-verify-health").inputs.triggers)).toBe(true);
+    },
+    SLOW,
+  );
 
-  test("no verification, no gate: prod waits on nothing it cannot prove", async () => {
-    const { now } = await previewCase("first deploy", { verification: { enabled: false } });
-    expect(now.named(CONTAINER, "prod").dependencies.filter((u) => u.includes("Command"))).toEqual([]);
-    expect((now.result.outputs as any).canary.gate).toBe("none");
-  }, SLOW);
+  test(
+    "no verification, no gate: prod waits on nothing it cannot prove",
+    async () => {
+      const { now } = await previewCase("first deploy", { verification: { enabled: false } });
+      expect(now.named(CONTAINER, "prod").dependencies.filter((u) => u.includes("Command"))).toEqual([]);
+      expect((now.result.outputs as any).canary.gate).toBe("none");
+    },
+    SLOW,
+  );
 
   test("the gate is a stack output", () => {
     expect((runs.get("unchanged stack")!.now.result.outputs as any).canary.gate).toBe("eval");
@@ -254,31 +265,42 @@ describe("canary gate with eval disabled: a short-lived canary stands in", () =>
 });
 
 describe("the policy pack accepts the gate", () => {
-  test("a stack with eval disabled (prod plus the canary) passes the pack with no violation", async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { openPack } = require("../policy/packHarness") as typeof import("../policy/packHarness");
-    const lanes = effectiveConfigValue("lanes");
-    // Known values (as the committed-stack pack test uses): this judges the registrations, not unknowns.
-    const run = await runStack({ preview: true, set: { lanes: { ...lanes, eval: { ...lanes.eval, enabled: false } } } });
-    expect(run.ofType(COMMAND).map((c) => c.name)).toContain("canary-verify");
-    const session = await openPack();
-    try {
-      const result = await session.check(run.resources);
-      expect(result.diagnostics).toEqual([]);
-      expect(result.refused).toBe(false);
-    } finally {
-      await session.close();
-    }
-  }, SLOW);
+  test(
+    "a stack with eval disabled (prod plus the canary) passes the pack with no violation",
+    async () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { openPack } = require("../policy/packHarness") as typeof import("../policy/packHarness");
+      const lanes = effectiveConfigValue("lanes");
+      // Known values (as the committed-stack pack test uses): this judges the registrations, not unknowns.
+      const run = await runStack({ preview: true, set: { lanes: { ...lanes, eval: { ...lanes.eval, enabled: false } } } });
+      expect(run.ofType(COMMAND).map((c) => c.name)).toContain("canary-verify");
+      const session = await openPack();
+      try {
+        const result = await session.check(run.resources);
+        expect(result.diagnostics).toEqual([]);
+        expect(result.refused).toBe(false);
+      } finally {
+        await session.close();
+      }
+    },
+    SLOW,
+  );
 });
 
 describe("config the canary could hurt", () => {
-  test("a lane container named like the canary fails before any resource is registered", async () => {
-    const lanes = effectiveConfigValue("lanes");
-    const registered: string[] = [];
-    await expect(
-      runStack({ set: { lanes: { ...lanes, eval: { ...lanes.eval, containerName: "sir_convert_a_lot_canary" } } } }, (r) => r.type !== "pulumi:pulumi:Stack" && registered.push(r.name)),
-    ).rejects.toThrow(/canary's own name/);
-    expect(registered).toEqual([]);
-  }, SLOW);
+  test(
+    "a lane container named like the canary fails before any resource is registered",
+    async () => {
+      const lanes = effectiveConfigValue("lanes");
+      const registered: string[] = [];
+      await expect(
+        runStack(
+          { set: { lanes: { ...lanes, eval: { ...lanes.eval, containerName: "sir_convert_a_lot_canary" } } } },
+          (r) => r.type !== "pulumi:pulumi:Stack" && registered.push(r.name),
+        ),
+      ).rejects.toThrow(/canary's own name/);
+      expect(registered).toEqual([]);
+    },
+    SLOW,
+  );
 });

@@ -1,8 +1,8 @@
 // The order `npm run preview` prints (components/canaryOrder.ts): canary first, prod after it,
 // only when the image changes, from the same config facts the stack's gate uses; and the preview
 // tool prints it (run with the fake pulumi and ssh of test/ops/bin).
-import * as fs from "fs";
-import { deployOrder, OrderFacts } from "../../components/canaryOrder";
+import * as fs from "node:fs";
+import { deployOrder, type OrderFacts } from "../../components/canaryOrder";
 import { main } from "../../ops/cli/deploy";
 import { captureContext, imageConfig, makeGitRepo, makeSandbox, NS, SHA, sourceConfig, stackConfig } from "../ops/helpers";
 

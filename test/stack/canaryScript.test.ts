@@ -4,17 +4,17 @@
 // It must start the canary from the given image with the eval profile, its own scratch volume and
 // a loopback port docker picks, verify every check, and remove the canary and its volume whether
 // the verification passed or not; the API key never appears on an argv.
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import {
   assertCanaryNamesFree,
   CANARY_CONTAINER_NAME,
   CANARY_IMAGE_ENV,
   CANARY_SCRATCH_VOLUME,
+  type CanaryScriptArgs,
   canaryScript,
-  CanaryScriptArgs,
 } from "../../components/canaryScript";
 
 const KEY = "k".repeat(48);
@@ -94,7 +94,10 @@ function runScript(dockerHost: string, env: Record<string, string> = {}): Outcom
   return {
     status: res.status,
     stderr: res.stderr,
-    docker: read("docker.log").split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+    docker: read("docker.log")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
     runStdin: read("run.stdin"),
     verifyArgv: read("verify.argv") ? JSON.parse(read("verify.argv")) : [],
     sshLog: read("ssh.log"),
@@ -126,7 +129,9 @@ describe.each(["ssh://hemma", "unix:///var/run/docker.sock"])("canary script ove
     expect(run.slice(-4)).toEqual([IMAGE, "pdm", "run", "serve:sir-convert-a-lot-eval"]);
     const volumes = run.flatMap((a, i) => (run[i - 1] === "--volume" ? [a] : []));
     expect(volumes).toEqual([`${CANARY_SCRATCH_VOLUME}:/var/lib/sir-convert-a-lot/eval`, "sir-convert-a-lot-model-cache:/var/cache/sir-convert-a-lot"]);
-    expect(run).toEqual(expect.arrayContaining(["--device", "/dev/kfd:/dev/kfd:rwm", "--group-add", "render", "--env", "SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY=0"]));
+    expect(run).toEqual(
+      expect.arrayContaining(["--device", "/dev/kfd:/dev/kfd:rwm", "--group-add", "render", "--env", "SIR_CONVERT_A_LOT_EVAL_ALLOW_CPU_ONLY=0"]),
+    );
     expect(JSON.stringify(passed.docker)).not.toMatch(/prod-data|eval-data|28085|28086/);
   });
 
@@ -150,11 +155,17 @@ describe.each(["ssh://hemma", "unix:///var/run/docker.sock"])("canary script ove
     expect(fs.realpathSync(path.join(passed.work, ".verification/canary-dddddddddddd/all/latest"))).toBe(fs.realpathSync(path.join(passed.work, dir)));
   });
 
-  test.each([["passed", () => passed], ["failed", () => failed]] as const)("removes the canary and its volume when the verification %s", (_label, get) => {
+  test.each([
+    ["passed", () => passed],
+    ["failed", () => failed],
+  ] as const)("removes the canary and its volume when the verification %s", (_label, get) => {
     const o = get();
     const c = calls(o);
     const last = c.slice(-2);
-    expect(last).toEqual([["rm", "--force", CANARY_CONTAINER_NAME], ["volume", "rm", "--force", CANARY_SCRATCH_VOLUME]]);
+    expect(last).toEqual([
+      ["rm", "--force", CANARY_CONTAINER_NAME],
+      ["volume", "rm", "--force", CANARY_SCRATCH_VOLUME],
+    ]);
     // A leftover of a killed run goes before the new canary starts.
     expect(c.slice(0, 2)).toEqual(last);
     expect(o.stderr).toContain(`canary: removed ${CANARY_CONTAINER_NAME}`);
@@ -172,7 +183,10 @@ describe("canary script refusals", () => {
     try {
       expect(o.status).toBe(3);
       expect(o.verifyArgv).toEqual([]);
-      expect(calls(o).slice(-2)).toEqual([["rm", "--force", CANARY_CONTAINER_NAME], ["volume", "rm", "--force", CANARY_SCRATCH_VOLUME]]);
+      expect(calls(o).slice(-2)).toEqual([
+        ["rm", "--force", CANARY_CONTAINER_NAME],
+        ["volume", "rm", "--force", CANARY_SCRATCH_VOLUME],
+      ]);
     } finally {
       fs.rmSync(o.work, { recursive: true, force: true });
     }

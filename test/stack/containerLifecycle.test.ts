@@ -9,9 +9,10 @@
 //   never applies it;
 // - log_opts is ForceNew and the read after create stores what the daemon reports, daemon.json's
 //   default log-opts included.
-import { runStack, StackRun } from "../harness/stack";
+
 import type { RecordedResource } from "../../gate/mockRun";
-import { appliedByContainerUpdate, changedKeys, containerPlan, containerStateAfterCreate, DaemonModel, PLAIN_DAEMON } from "./providerModel";
+import { runStack, type StackRun } from "../harness/stack";
+import { appliedByContainerUpdate, changedKeys, containerPlan, containerStateAfterCreate, type DaemonModel, PLAIN_DAEMON } from "./providerModel";
 
 const CONTAINER = "docker:index/container:Container";
 

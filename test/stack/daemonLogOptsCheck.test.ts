@@ -2,8 +2,8 @@
 // stand-in docker that answers `container inspect --format '{{json .HostConfig.LogConfig}}'` as
 // the Engine API does: the container's own opts plus the daemon's defaults for its default driver
 // (what resource_docker_container_funcs.go@v4.5.0 then stores as log_opts, a ForceNew argument).
-import { checkDaemonLogOpts, describeLogOptsDrift, DockerRunner, findLogOptsDrift, laneLogOpts } from "../../lib/daemonLogOpts";
-import { containerStateAfterCreate, DaemonModel } from "./providerModel";
+import { checkDaemonLogOpts, type DockerRunner, describeLogOptsDrift, findLogOptsDrift, laneLogOpts } from "../../lib/daemonLogOpts";
+import { containerStateAfterCreate, type DaemonModel } from "./providerModel";
 
 function fakeDocker(daemon: DaemonModel, running: Record<string, Record<string, string>>): DockerRunner & { calls: string[][] } {
   const calls: string[][] = [];
@@ -48,7 +48,10 @@ test("a daemon without defaults, or lanes not created yet, report nothing", asyn
 });
 
 test("any other docker failure is not mistaken for a missing lane", async () => {
-  const broken: DockerRunner = { where: "ssh hemma", run: async () => ({ code: 1, stdout: "", stderr: "permission denied while trying to connect to the Docker daemon socket" }) };
+  const broken: DockerRunner = {
+    where: "ssh hemma",
+    run: async () => ({ code: 1, stdout: "", stderr: "permission denied while trying to connect to the Docker daemon socket" }),
+  };
   await expect(findLogOptsDrift(broken, NAMES, {})).rejects.toThrow(/permission denied/);
 });
 

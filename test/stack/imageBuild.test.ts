@@ -7,8 +7,8 @@
 // - the buildx path reads `label`, the legacy path `labels` (createImageBuildOptions in
 //   resource_docker_registry_image_funcs.go);
 // - resource_docker_image.go: Timeouts default 20 minutes; customTimeouts override it.
-import { runStack, scratchCheckout, StackRun } from "../harness/stack";
-import { buildDaemon, buildPath, BuildPath, effectiveTimeoutMinutes, IMAGE_DEFAULT_TIMEOUT_MINUTES, labelsOnImage } from "./providerModel";
+import { runStack, type StackRun, scratchCheckout } from "../harness/stack";
+import { type BuildPath, buildDaemon, buildPath, effectiveTimeoutMinutes, IMAGE_DEFAULT_TIMEOUT_MINUTES, labelsOnImage } from "./providerModel";
 
 const IMAGE = "docker:index/remoteImage:RemoteImage";
 const REVISION_LABEL = "org.opencontainers.image.revision";
@@ -19,24 +19,21 @@ function build(run: StackRun): Record<string, any> {
   return run.plain(run.named(IMAGE, "runtime-image-build")).build;
 }
 
-describe.each(["ssh://hemma", "ssh://deploy@hemma:2222", "tcp://127.0.0.1:2376", "unix:///var/run/docker.sock"])(
-  "dockerHost %s",
-  (dockerHost) => {
-    let run: StackRun;
-    beforeAll(async () => {
-      run = await runStack({ set: { dockerHost } });
-    });
+describe.each(["ssh://hemma", "ssh://deploy@hemma:2222", "tcp://127.0.0.1:2376", "unix:///var/run/docker.sock"])("dockerHost %s", (dockerHost) => {
+  let run: StackRun;
+  beforeAll(async () => {
+    run = await runStack({ set: { dockerHost } });
+  });
 
-    test("the build runs on the stack's docker host, whatever the operator's docker context or DOCKER_BUILDKIT", () => {
-      const provider = run.named("pulumi:providers:docker", "hemma-docker");
-      expect(provider.inputs.host).toBe(dockerHost);
-      for (const env of [{}, { DOCKER_BUILDKIT: "1" }, { DOCKER_BUILDKIT: "0" }]) {
-        const path = buildPath(build(run), env);
-        expect(buildDaemon(path, String(provider.inputs.host), LAPTOP_CONTEXT)).toBe(dockerHost);
-      }
-    });
-  },
-);
+  test("the build runs on the stack's docker host, whatever the operator's docker context or DOCKER_BUILDKIT", () => {
+    const provider = run.named("pulumi:providers:docker", "hemma-docker");
+    expect(provider.inputs.host).toBe(dockerHost);
+    for (const env of [{}, { DOCKER_BUILDKIT: "1" }, { DOCKER_BUILDKIT: "0" }]) {
+      const path = buildPath(build(run), env);
+      expect(buildDaemon(path, String(provider.inputs.host), LAPTOP_CONTEXT)).toBe(dockerHost);
+    }
+  });
+});
 
 describe("runtime image build", () => {
   let run: StackRun;

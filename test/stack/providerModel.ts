@@ -10,7 +10,7 @@
 //              resource_docker_registry_image_funcs.go
 //   command    pulumi/pulumi-command@v1.2.1 provider/pkg/provider/common/inputs.go,
 //              provider/pkg/provider/local/commandController.go, commandOutputs.go
-import { isDeepStrictEqual } from "util";
+import { isDeepStrictEqual } from "node:util";
 
 export type Plan = "same" | "update" | "replace";
 
@@ -23,12 +23,53 @@ export type Plan = "same" | "update" | "replace";
  * cpuShares, cpuSet, healthcheck, containerReadRefreshTimeoutMilliseconds, init, cpuPeriod, cpuQuota.
  */
 export const CONTAINER_FORCE_NEW = new Set([
-  "name", "readOnly", "image", "hostname", "domainname", "command", "entrypoints", "user", "dns", "dnsOpts",
-  "dnsSearches", "publishAllPorts", "workingDir", "capabilities", "securityOpts", "runtime", "platform",
-  "stopSignal", "stopTimeout", "mounts", "volumes", "ports", "hosts", "ulimits", "envs", "privileged", "devices",
-  "deviceRequests", "labels", "shmSize", "logDriver", "logOpts", "networkMode", "networksAdvanced", "pidMode",
-  "usernsMode", "uploads", "sysctls", "ipcMode", "groupAdds", "tty", "stdinOpen", "storageOpts", "gpus", "cpus",
-  "cgroupnsMode", "cgroupParent",
+  "name",
+  "readOnly",
+  "image",
+  "hostname",
+  "domainname",
+  "command",
+  "entrypoints",
+  "user",
+  "dns",
+  "dnsOpts",
+  "dnsSearches",
+  "publishAllPorts",
+  "workingDir",
+  "capabilities",
+  "securityOpts",
+  "runtime",
+  "platform",
+  "stopSignal",
+  "stopTimeout",
+  "mounts",
+  "volumes",
+  "ports",
+  "hosts",
+  "ulimits",
+  "envs",
+  "privileged",
+  "devices",
+  "deviceRequests",
+  "labels",
+  "shmSize",
+  "logDriver",
+  "logOpts",
+  "networkMode",
+  "networksAdvanced",
+  "pidMode",
+  "usernsMode",
+  "uploads",
+  "sysctls",
+  "ipcMode",
+  "groupAdds",
+  "tty",
+  "stdinOpen",
+  "storageOpts",
+  "gpus",
+  "cpus",
+  "cgroupnsMode",
+  "cgroupParent",
 ]);
 
 /**
@@ -37,8 +78,18 @@ export const CONTAINER_FORCE_NEW = new Set([
  * non-ForceNew change (healthcheck, wait, waitTimeout, …) is accepted and never reaches docker.
  */
 export const CONTAINER_UPDATE_APPLIES = new Set([
-  "mustRun", "restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet", "memorySwap",
-  "deviceReadBps", "deviceReadIops", "deviceWriteBps", "deviceWriteIops",
+  "mustRun",
+  "restart",
+  "maxRetryCount",
+  "cpuShares",
+  "memory",
+  "memoryReservation",
+  "cpuSet",
+  "memorySwap",
+  "deviceReadBps",
+  "deviceReadIops",
+  "deviceWriteBps",
+  "deviceWriteIops",
 ]);
 
 /** The daemon Hemma runs: its default log driver and the log-opts its daemon.json sets. */
@@ -83,12 +134,7 @@ function covers(path: string, key: string): boolean {
  * replacement when a replaceOnChanges path covers `#initerror`; without one, init errors give
  * an empty update step that only "continues" the create, it never recreates).
  */
-export function enginePlan(args: {
-  changed: string[];
-  providerReplaces: (key: string) => boolean;
-  replaceOnChanges: string[];
-  hasInitErrors?: boolean;
-}): Plan {
+export function enginePlan(args: { changed: string[]; providerReplaces: (key: string) => boolean; replaceOnChanges: string[]; hasInitErrors?: boolean }): Plan {
   const replaceKeys = args.changed.filter((k) => args.providerReplaces(k) || args.replaceOnChanges.some((p) => covers(p, k)));
   if (args.hasInitErrors && args.replaceOnChanges.some((p) => covers(p, "#initerror"))) return "replace";
   if (replaceKeys.length > 0) return "replace";

@@ -8,10 +8,10 @@
 // prefix <scratch-head-12>) and this worktree's absolute path (-> <project>).
 // Regenerate only on purpose (a change that is meant to alter the stack):
 //   SIR_CONVERT_A_LOT_UPDATE_REGISTRATIONS=1 npx jest test/stack/registrationSnapshot.test.ts
-import * as fs from "fs";
-import * as path from "path";
-import { PROGRAM_DIR, runStack, scratchCheckout } from "../harness/stack";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { PREVIEW_CASES, type PreviewCase, type RecordedResource } from "../../gate/mockRun";
+import { PROGRAM_DIR, runStack, scratchCheckout } from "../harness/stack";
 
 const FIXTURE = path.join(__dirname, "fixtures", "registrations.json");
 
@@ -24,7 +24,10 @@ interface Snapshot {
   provider: string | null;
   dependencies: string[];
   propertyDependencies: Record<string, string[]>;
-  options: Pick<RecordedResource["options"], "protect" | "retainOnDelete" | "deleteBeforeReplace" | "replaceOnChanges" | "ignoreChanges" | "aliases" | "additionalSecretOutputs"> & {
+  options: Pick<
+    RecordedResource["options"],
+    "protect" | "retainOnDelete" | "deleteBeforeReplace" | "replaceOnChanges" | "ignoreChanges" | "aliases" | "additionalSecretOutputs"
+  > & {
     customTimeouts: RecordedResource["options"]["customTimeouts"] | null;
   };
   inputs: Record<string, unknown>;
@@ -35,7 +38,9 @@ function normalise(value: unknown, replacements: [string, string][]): unknown {
   if (typeof value === "string") return replacements.reduce((s, [from, to]) => s.split(from).join(to), value);
   if (Array.isArray(value)) return value.map((v) => normalise(v, replacements));
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [normalise(k, replacements) as string, normalise(v, replacements)]));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [normalise(k, replacements) as string, normalise(v, replacements)]),
+    );
   }
   return value;
 }
@@ -50,7 +55,11 @@ function snapshot(r: RecordedResource): Snapshot {
     parent: r.parent ?? null,
     provider: r.provider ?? null,
     dependencies: [...r.dependencies].sort(),
-    propertyDependencies: Object.fromEntries(Object.entries(r.propertyDependencies).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, [...v].sort()])),
+    propertyDependencies: Object.fromEntries(
+      Object.entries(r.propertyDependencies)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => [k, [...v].sort()]),
+    ),
     options: {
       protect: o.protect,
       retainOnDelete: o.retainOnDelete,
@@ -84,7 +93,7 @@ describe("registration snapshot (issue 13: a layout change moves no resource)", 
   beforeAll(async () => {
     for (const c of PREVIEW_CASES) recorded[c] = await record(c);
     if (process.env.SIR_CONVERT_A_LOT_UPDATE_REGISTRATIONS === "1") {
-      fs.writeFileSync(FIXTURE, JSON.stringify(recorded, null, 2) + "\n");
+      fs.writeFileSync(FIXTURE, `${JSON.stringify(recorded, null, 2)}\n`);
     }
   });
 

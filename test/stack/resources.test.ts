@@ -1,10 +1,10 @@
 // The committed hemma stack under mocks: every resource input that matters for running the
 // service on Hemma's GPU, keeping data safe and staying on loopback.
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { runStack, scratchCheckout, StackRun } from "../harness/stack";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { RecordedResource } from "../../gate/mockRun";
+import { runStack, type StackRun, scratchCheckout } from "../harness/stack";
 
 const CONTAINER = "docker:index/container:Container";
 const IMAGE = "docker:index/remoteImage:RemoteImage";
@@ -13,7 +13,9 @@ const VOLUME = "docker:index/volume:Volume";
 /** The API key is its own envs element, and that element is a secret (components/laneEnvironment.ts). */
 function apiKeyElementIsSecret(run: StackRun, container: RecordedResource): boolean {
   const envs = container.inputs.envs as unknown[];
-  const key = envs.filter((e) => String((run.plain({ inputs: { e } } as unknown as RecordedResource) as { e: unknown }).e).startsWith("SIR_CONVERT_A_LOT_API_KEY="));
+  const key = envs.filter((e) =>
+    String((run.plain({ inputs: { e } } as unknown as RecordedResource) as { e: unknown }).e).startsWith("SIR_CONVERT_A_LOT_API_KEY="),
+  );
   return key.length === 1 && run.isSecret(key[0]) && envs.filter((e) => run.isSecret(e)).length === 1;
 }
 
@@ -150,7 +152,10 @@ describe("committed hemma stack", () => {
   });
 
   test("healthcheck on /readyz, restart unless-stopped, log rotation, bounded wait for health", () => {
-    for (const [lane, port] of [["prod", 8085], ["eval", 8086]] as const) {
+    for (const [lane, port] of [
+      ["prod", 8085],
+      ["eval", 8086],
+    ] as const) {
       const inputs = run.plain(run.named(CONTAINER, lane));
       expect(inputs.healthcheck.tests[0]).toBe("CMD");
       expect(inputs.healthcheck.tests.join(" ")).toContain(`http://127.0.0.1:${port}/readyz`);

@@ -5,11 +5,11 @@
 // Create runs `create`, Update runs `update`, a failed Create stores nothing; local/commandOutputs.go:
 // /bin/sh -c <create> with os.Environ() plus `environment`, stdout/stderr streamed to the engine's
 // log unless `logging` says otherwise).
-import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import { runStack, scratchCheckout, StackRun } from "../harness/stack";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runStack, type StackRun, scratchCheckout } from "../harness/stack";
 import { commandPlan } from "./providerModel";
 
 const COMMAND = "command:local:Command";
@@ -22,14 +22,12 @@ describe("verification commands", () => {
   });
 
   test("three check groups per lane", () => {
-    expect(run.ofType(COMMAND).map((c) => c.name).sort()).toEqual([
-      "eval-verify-gpu",
-      "eval-verify-health",
-      "eval-verify-smoke",
-      "prod-verify-gpu",
-      "prod-verify-health",
-      "prod-verify-smoke",
-    ]);
+    expect(
+      run
+        .ofType(COMMAND)
+        .map((c) => c.name)
+        .sort(),
+    ).toEqual(["eval-verify-gpu", "eval-verify-health", "eval-verify-smoke", "prod-verify-gpu", "prod-verify-health", "prod-verify-smoke"]);
   });
 
   test.each(["prod", "eval"])("%s: health depends on the container, gpu and smoke on health too", (lane) => {
@@ -45,7 +43,7 @@ describe("verification commands", () => {
   test.each(["prod", "eval"])("%s: triggers are the image id and the container id", (lane) => {
     const container = run.named(CONTAINER, lane);
     const image = run.named("docker:index/remoteImage:RemoteImage", "runtime-image");
-    const imageId = `sha256:${require("crypto").createHash("sha256").update(run.plain(image).name).digest("hex")}`;
+    const imageId = `sha256:${require("node:crypto").createHash("sha256").update(run.plain(image).name).digest("hex")}`;
     for (const group of ["health", "gpu", "smoke"]) {
       const cmd = run.named(COMMAND, `${lane}-verify-${group}`);
       expect(run.plain(cmd).triggers).toEqual([imageId, expect.stringMatching(new RegExp(`^${lane}-`))]);

@@ -1,7 +1,8 @@
 // The CLI end to end: exit codes, one FAIL line per failed check on stderr, progress on stdout, and the
 // API key taken only from the environment and never printed.
-import { makeLane, OTHER_REV, REV, API_KEY, type TestLane } from "./harness";
+
 import { startCli } from "./cliRun";
+import { API_KEY, makeLane, OTHER_REV, REV, type TestLane } from "./harness";
 
 describe("verify CLI", () => {
   const lanes: TestLane[] = [];
@@ -11,14 +12,22 @@ describe("verify CLI", () => {
 
   function args(lane: TestLane, extra: string[] = []): string[] {
     return [
-      "--service-url", lane.emulator.url,
-      "--profile", "prod",
-      "--expected-revision", REV,
-      "--api-key-env", "TEST_SCAL_KEY",
-      "--evidence-dir", lane.evidenceDir,
-      "--timeout-seconds", "20",
-      "--poll-interval-ms", "40",
-      "--torch-version", "2.10.0+rocm7.1",
+      "--service-url",
+      lane.emulator.url,
+      "--profile",
+      "prod",
+      "--expected-revision",
+      REV,
+      "--api-key-env",
+      "TEST_SCAL_KEY",
+      "--evidence-dir",
+      lane.evidenceDir,
+      "--timeout-seconds",
+      "20",
+      "--poll-interval-ms",
+      "40",
+      "--torch-version",
+      "2.10.0+rocm7.1",
       ...extra,
     ];
   }

@@ -15,7 +15,9 @@ describe("failure modes", () => {
     const { report, ms } = await verify({ emulator: { scenario: { hangPaths: ["/healthz"] } } }, { timeoutSeconds: 2, checks: ["readiness", "liveness"] });
     expect(ms).toBeGreaterThanOrEqual(1900);
     expect(ms).toBeLessThan(3000);
-    expect(line(report, "liveness")).toMatch(/^FAIL liveness: expected a response before the deadline, saw healthz: GET \/healthz: no response within \d\.\ds \(timed out\)/);
+    expect(line(report, "liveness")).toMatch(
+      /^FAIL liveness: expected a response before the deadline, saw healthz: GET \/healthz: no response within \d\.\ds \(timed out\)/,
+    );
   });
 
   test("a job that never finishes fails at the deadline", async () => {
@@ -33,7 +35,9 @@ describe("failure modes", () => {
 
   test("malformed /healthz JSON fails liveness with a clear message", async () => {
     const { report } = await verify({ emulator: { scenario: { malformedJsonPaths: ["/healthz"] } } }, { checks: ["readiness", "liveness"] });
-    expect(line(report, "liveness")).toMatch(/^FAIL liveness: expected a response body matching the contract, saw healthz: GET \/healthz: body is not valid JSON \(.+\); body starts: /);
+    expect(line(report, "liveness")).toMatch(
+      /^FAIL liveness: expected a response body matching the contract, saw healthz: GET \/healthz: body is not valid JSON \(.+\); body starts: /,
+    );
   });
 
   test("acceleration cpu on GPU routes fails", async () => {
@@ -44,7 +48,10 @@ describe("failure modes", () => {
   });
 
   test("a CPU-fallback warning fails", async () => {
-    const { report } = await verify({ emulator: { scenario: { warnings: ["docling_ordering_layout_fallback_applied", "docling_cuda_unavailable_fallback_cpu"] } } }, { checks: ["smoke"] });
+    const { report } = await verify(
+      { emulator: { scenario: { warnings: ["docling_ordering_layout_fallback_applied", "docling_cuda_unavailable_fallback_cpu"] } } },
+      { checks: ["smoke"] },
+    );
     expect(line(report, "smoke")).toContain("expected v1 pdf->md without a CPU-fallback warning, saw docling_cuda_unavailable_fallback_cpu");
   });
 
@@ -55,7 +62,9 @@ describe("failure modes", () => {
     };
     const { report, lane } = await verify({ emulator: { scenario: { failRoutes } } }, { checks: ["smoke"] });
     const l = line(report, "smoke") ?? "";
-    expect(l).toMatch(/expected v2 md->docx job jobv2_[0-9a-f]+ succeeded, saw failed \(manifest error pandoc_not_installed: Pandoc is not installed in the runtime\.\)/);
+    expect(l).toMatch(
+      /expected v2 md->docx job jobv2_[0-9a-f]+ succeeded, saw failed \(manifest error pandoc_not_installed: Pandoc is not installed in the runtime\.\)/,
+    );
     expect(l).toMatch(/expected v1 pdf->md job job_[0-9a-f]+ succeeded, saw failed \(manifest error gpu_not_available: GPU runtime is not available\.\)/);
     const manifest = JSON.parse(await readFile(path.join(lane.evidenceDir, "manifests", "v2_md_to_docx.json"), "utf8"));
     expect(manifest.error.code).toBe("pandoc_not_installed");
@@ -64,14 +73,20 @@ describe("failure modes", () => {
   test("an unreadable manifest is reported as such", async () => {
     const failRoutes = { "html->pdf": { code: "html_to_pdf_failed", message: "x", retryable: false, details: null } };
     const { report } = await verify({ emulator: { scenario: { failRoutes } }, docker: { mounts: {} } }, { checks: ["smoke"] });
-    expect(line(report, "smoke")).toMatch(/saw failed \(manifest unreadable: docker exec sir_convert_a_lot_prod cat \/var\/lib\/sir-convert-a-lot\/prod\/jobs_v2\/jobv2_[0-9a-f]+\/manifest\.json: exit 1 \(cat: .*No such file or directory\)\)/);
+    expect(line(report, "smoke")).toMatch(
+      /saw failed \(manifest unreadable: docker exec sir_convert_a_lot_prod cat \/var\/lib\/sir-convert-a-lot\/prod\/jobs_v2\/jobv2_[0-9a-f]+\/manifest\.json: exit 1 \(cat: .*No such file or directory\)\)/,
+    );
   });
 
   test("GPU use never above zero fails", async () => {
     const { report } = await verify({ emulator: { gpuUsePercent: 0 } }, { checks: ["smoke"] });
     const l = line(report, "smoke");
     for (const route of ["v1 pdf->md", "v2 pdf->docx"]) {
-      expect(l).toMatch(new RegExp(`expected GPU use \\(%\\) above the baseline from container sir_convert_a_lot_prod while the ${route} job ran, saw none of ours over \\d+ sample\\(s\\) \\(peak 0 %, baseline 0 %\\)`));
+      expect(l).toMatch(
+        new RegExp(
+          `expected GPU use \\(%\\) above the baseline from container sir_convert_a_lot_prod while the ${route} job ran, saw none of ours over \\d+ sample\\(s\\) \\(peak 0 %, baseline 0 %\\)`,
+        ),
+      );
     }
   });
 
@@ -91,7 +106,9 @@ describe("failure modes", () => {
   test("a job route that accepts requests without a key fails liveness", async () => {
     // An emulator whose key is empty-equivalent: requests without X-API-Key match `undefined`.
     const { report } = await verify({ emulator: { apiKey: undefined as unknown as string } }, { checks: ["liveness"] });
-    expect(line(report, "liveness")).toMatch(/expected GET \/v1\/convert\/jobs\/job_0+ without X-API-Key refused with 401 auth_invalid_api_key, saw HTTP 404 job_not_found/);
+    expect(line(report, "liveness")).toMatch(
+      /expected GET \/v1\/convert\/jobs\/job_0+ without X-API-Key refused with 401 auth_invalid_api_key, saw HTTP 404 job_not_found/,
+    );
   });
 
   test("missing request metrics fail", async () => {
@@ -130,11 +147,21 @@ describe("failure modes", () => {
       const { report } = await verify({ docker: { devices: { kfd: false, dri: false } } }, { checks: ["gpu"] });
       const l = line(report, "gpu") ?? "";
       expect(l).toContain("expected /dev/kfd to exist in container sir_convert_a_lot_prod, saw docker exec sir_convert_a_lot_prod test -e /dev/kfd: exit 1");
-      expect(l).toContain("expected /dev/dri to be a directory in container sir_convert_a_lot_prod, saw docker exec sir_convert_a_lot_prod test -d /dev/dri: exit 1");
+      expect(l).toContain(
+        "expected /dev/dri to be a directory in container sir_convert_a_lot_prod, saw docker exec sir_convert_a_lot_prod test -d /dev/dri: exit 1",
+      );
     });
 
     test("a CUDA torch build without a GPU fails each fact", async () => {
-      const torch = { runtime_kind: "cuda", torch_version: "2.10.0+cu128", hip_version: null, cuda_version: "12.8", is_available: false, device_count: 0, device_name: null };
+      const torch = {
+        runtime_kind: "cuda",
+        torch_version: "2.10.0+cu128",
+        hip_version: null,
+        cuda_version: "12.8",
+        is_available: false,
+        device_count: 0,
+        device_name: null,
+      };
       const { report } = await verify({ docker: { torch } }, { checks: ["gpu"] });
       expect(line(report, "gpu")).toBe(
         "FAIL gpu: expected torch runtime_kind rocm, saw cuda (torch 2.10.0+cu128); expected torch is_available true, saw false (device_count 0); expected a +rocm torch build, saw 2.10.0+cu128",
@@ -148,12 +175,16 @@ describe("failure modes", () => {
 
     test("malformed probe JSON fails with the contract problem", async () => {
       const { report } = await verify({ docker: { torch: { runtime_kind: "rocm" } } }, { checks: ["gpu"] });
-      expect(line(report, "gpu")).toMatch(/^FAIL gpu: expected probe JSON with the contract's fields, saw torch probe in sir_convert_a_lot_prod: body does not match the contract: torch_version: /);
+      expect(line(report, "gpu")).toMatch(
+        /^FAIL gpu: expected probe JSON with the contract's fields, saw torch probe in sir_convert_a_lot_prod: body does not match the contract: torch_version: /,
+      );
     });
 
     test("a missing container fails with docker's message", async () => {
       const { report } = await verify({}, { checks: ["gpu"], container: "sir_convert_a_lot_nope" });
-      expect(line(report, "gpu")).toContain("saw docker exec sir_convert_a_lot_nope test -e /dev/kfd: exit 1 (Error response from daemon: No such container: sir_convert_a_lot_nope)");
+      expect(line(report, "gpu")).toContain(
+        "saw docker exec sir_convert_a_lot_nope test -e /dev/kfd: exit 1 (Error response from daemon: No such container: sir_convert_a_lot_nope)",
+      );
     });
   });
 });

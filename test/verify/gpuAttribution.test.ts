@@ -41,14 +41,30 @@ describe("rocm-smi --showpids", () => {
 });
 
 test("docker top: the PID column found by its header", () => {
-  const out = "UID                 PID                 PPID                C                   STIME               TTY                 TIME                CMD\nroot                2211                2190                0                   07:50               ?                   00:00:03            /app/.venv/bin/python /app/.venv/bin/uvicorn x:app --port 8085\nroot                2300                2211                1                   07:51               ?                   00:00:00            python -c 1\n";
+  const out =
+    "UID                 PID                 PPID                C                   STIME               TTY                 TIME                CMD\nroot                2211                2190                0                   07:50               ?                   00:00:03            /app/.venv/bin/python /app/.venv/bin/uvicorn x:app --port 8085\nroot                2300                2211                1                   07:51               ?                   00:00:00            python -c 1\n";
   expect(pidsFromTop(out)).toEqual([2211, 2300]);
   expect(pidsFromTop("")).toEqual([]);
 });
 
 test("SIR_CONVERT_A_LOT_GPU_AVAILABLE as the service parses it (prod: exactly 1; eval: 1/true/yes/on)", () => {
-  expect(["1", "true", " 1", "yes", "0", ""].map((v) => gpuAvailableProblem("prod", v))).toEqual([undefined, "exactly 1", "exactly 1", "exactly 1", "exactly 1", "exactly 1"]);
-  expect([" TRUE ", "on", "Yes", "1", "0", "off", ""].map((v) => gpuAvailableProblem("eval", v) === undefined)).toEqual([true, true, true, true, false, false, false]);
+  expect(["1", "true", " 1", "yes", "0", ""].map((v) => gpuAvailableProblem("prod", v))).toEqual([
+    undefined,
+    "exactly 1",
+    "exactly 1",
+    "exactly 1",
+    "exactly 1",
+    "exactly 1",
+  ]);
+  expect([" TRUE ", "on", "Yes", "1", "0", "off", ""].map((v) => gpuAvailableProblem("eval", v) === undefined)).toEqual([
+    true,
+    true,
+    true,
+    true,
+    false,
+    false,
+    false,
+  ]);
   expect(gpuAvailableProblem("prod", undefined)).toBeUndefined();
 });
 
@@ -57,16 +73,42 @@ test("the emulator holds the kfd node open exactly while a GPU job's conversion 
   const kfd = path.join(dir, "dev", "kfd");
   mkdirSync(path.dirname(kfd));
   writeFileSync(kfd, "");
-  const holds = (): boolean => readdirSync("/proc/self/fd").some((fd) => {
-    try {
-      return readlinkSync(`/proc/self/fd/${fd}`) === kfd;
-    } catch {
-      return false;
-    }
+  const holds = (): boolean =>
+    readdirSync("/proc/self/fd").some((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === kfd;
+      } catch {
+        return false;
+      }
+    });
+  const store = new JobStore(path.join(dir, "data"), {
+    jobDurationMs: 300,
+    acceleration: "cuda",
+    warnings: [],
+    failRoutes: {},
+    gpuUsePercent: 87,
+    gpuPid: 1,
+    kfdPath: kfd,
+    cpuRoutes: [],
   });
-  const store = new JobStore(path.join(dir, "data"), { jobDurationMs: 300, acceleration: "cuda", warnings: [], failRoutes: {}, gpuUsePercent: 87, gpuPid: 1, kfdPath: kfd, cpuRoutes: [] });
   try {
-    const job = { api: "v1" as const, id: "job_1", status: "queued" as const, stage: "queued", spec: {}, sourceFilename: "a.pdf", sourceFormat: "pdf" as const, outputFormat: "md" as const, input: Buffer.from("%PDF-1.4\n(x) Tj\n%%EOF"), createdAt: "2026-12-02T08:00:00Z", updatedAt: "2026-12-02T08:00:00Z", completedAt: null, pinned: false, warnings: [], error: null };
+    const job = {
+      api: "v1" as const,
+      id: "job_1",
+      status: "queued" as const,
+      stage: "queued",
+      spec: {},
+      sourceFilename: "a.pdf",
+      sourceFormat: "pdf" as const,
+      outputFormat: "md" as const,
+      input: Buffer.from("%PDF-1.4\n(x) Tj\n%%EOF"),
+      createdAt: "2026-12-02T08:00:00Z",
+      updatedAt: "2026-12-02T08:00:00Z",
+      completedAt: null,
+      pinned: false,
+      warnings: [],
+      error: null,
+    };
     expect(holds()).toBe(false);
     store.create(job);
     await new Promise((r) => setTimeout(r, 120));

@@ -1,10 +1,10 @@
 // The GPU lock: FIFO within a process, and a lock file that makes separate verifier runs (Pulumi's
 // per-lane verification commands) take turns on the GPU; stale lock files are taken over. The hostile
 // races (crashes, reboots, 8 concurrent processes) are in test/hostile/gpuLockRace.test.ts.
-import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { currentBootId, GpuLock, processStartTime } from "../../verify/gpuLock";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -58,7 +58,10 @@ test("a lock held by a live process fails at the wait limit, naming the holder",
   const holder = spawn(process.execPath, ["-e", "setTimeout(() => {}, 10000)"]);
   try {
     await sleep(200); // /proc/<pid>/stat of the started node
-    fs.writeFileSync(`${file}.1`, `${JSON.stringify({ pid: holder.pid, bootId: currentBootId(), startTime: processStartTime(holder.pid as number), token: "x", leaseMs: 60000 })}\n`);
+    fs.writeFileSync(
+      `${file}.1`,
+      `${JSON.stringify({ pid: holder.pid, bootId: currentBootId(), startTime: processStartTime(holder.pid as number), token: "x", leaseMs: 60000 })}\n`,
+    );
     const started = Date.now();
     const lock = new GpuLock({ file, pollMs: 20, waitMs: 300 });
     await expect(lock.run(async () => "ran")).rejects.toThrow(new RegExp(`GPU lock .* held by pid ${holder.pid}`));

@@ -1,10 +1,10 @@
 // Test harness: one emulated lane (emulator + fake docker config + env with test/bin on PATH) and the
 // VerificationOptions that point the verifier at it. Nothing global is mutated.
-import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { type Emulator, type EmulatorOptions, startEmulator } from "../emulator/server";
 import { runVerification, type VerificationOptions, type VerificationReport } from "../../verify";
+import { type Emulator, type EmulatorOptions, startEmulator } from "../emulator/server";
 
 export const REV = "0123456789abcdef0123456789abcdef01234567";
 export const OTHER_REV = "fedcba9876543210fedcba9876543210fedcba98";

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { GpuLock, runVerification } from "../../verify";
 import { validateDocx, validatePdf } from "../../verify/artifacts/validate";
-import { API_KEY, makeLane, readTree, REV, type TestLane } from "./harness";
+import { API_KEY, makeLane, REV, readTree, type TestLane } from "./harness";
 
 describe("healthy lanes", () => {
   const lanes: TestLane[] = [];

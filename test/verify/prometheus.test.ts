@@ -57,7 +57,7 @@ describe("parseExposition", () => {
     ["unterminated label", 'a{b="x} 1\n', /unterminated value for label b|expected , or }/],
     ["duplicate label", 'a{b="1",b="2"} 1\n', /duplicate label b/],
     ["duplicate series", "a 1\na 2\n", /line 2: duplicate series a/],
-    ["split family", "# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na{x=\"1\"} 2\n", /line 5: metric family a appears in more than one group/],
+    ["split family", '# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na{x="1"} 2\n', /line 5: metric family a appears in more than one group/],
     ["TYPE after samples", "a 1\n# TYPE a gauge\n", /TYPE for a after its samples/],
     ["bucket without le", "# TYPE h histogram\nh_bucket 1\n", /without an le label/],
     ["bad escape", 'a{b="\\t"} 1\n', /invalid escape/],

@@ -70,13 +70,17 @@ describe("readiness", () => {
   test("malformed /readyz JSON fails with a clear message", async () => {
     const { report, ms } = await verify({ emulator: { scenario: { malformedJsonPaths: ["/readyz"] } } });
     expect(ms).toBeLessThan(1500);
-    expect(report.failureLines[0]).toMatch(/^FAIL readiness: expected a response body matching the contract, saw GET \/readyz \(200\): body is not valid JSON \(/);
+    expect(report.failureLines[0]).toMatch(
+      /^FAIL readiness: expected a response body matching the contract, saw GET \/readyz \(200\): body is not valid JSON \(/,
+    );
   });
 
   test("never ready fails at the deadline, naming what it saw", async () => {
     const { report, ms } = await verify({ emulator: { scenario: { readyz503ForMs: 60_000 } } }, { timeoutSeconds: 1.5 });
     expect(ms).toBeGreaterThanOrEqual(1400);
     expect(ms).toBeLessThan(2500);
-    expect(report.failureLines[0]).toMatch(/^FAIL readiness: expected \/readyz ready within the 1\.50s deadline, saw HTTP 503: Service Unavailable \(\d+ attempt\(s\)\)$/);
+    expect(report.failureLines[0]).toMatch(
+      /^FAIL readiness: expected \/readyz ready within the 1\.50s deadline, saw HTTP 503: Service Unavailable \(\d+ attempt\(s\)\)$/,
+    );
   });
 });

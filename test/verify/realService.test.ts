@@ -4,10 +4,11 @@
 // service-side GPU refusal by env, and a data dir reached through a symlink. The verifier before
 // issue 10 passed (or failed only at its deadline) in each; every test here failed on it.
 // At the end the file prints one line per scenario: the verdict and its time.
+
+import { mkdtempSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { mkdtempSync, rmSync } from "node:fs";
 import { runVerification, type VerificationReport } from "../../verify";
 import { API_KEY, laneRunner, makeLane, type TestLane } from "./harness";
 
@@ -64,7 +65,12 @@ describe("GPU use that belongs to our job (device-wide GPU shared by lanes)", ()
     await submitAndLeave(prod);
     await submitAndLeave(prod);
     const { report, ms } = await verify(
-      { profile: "eval", gpuStateDir: shared, otherContainers: { [prod.container]: prod.dockerEntry }, emulator: { scenario: { cpuRoutes: ["pdf->md", "pdf->docx"] } } },
+      {
+        profile: "eval",
+        gpuStateDir: shared,
+        otherContainers: { [prod.container]: prod.dockerEntry },
+        emulator: { scenario: { cpuRoutes: ["pdf->md", "pdf->docx"] } },
+      },
       { checks: ["smoke"], gpuIdleWaitSeconds: 1.5 },
     );
     record("eval Docling on CPU, prod's abandoned GPU jobs at 87 %", report, ms);
@@ -167,7 +173,10 @@ describe("early death seen at once", () => {
 
   test("a service that crashes at import fails readiness at once with the container state and log", async () => {
     const message = "RuntimeError: eval data root resolves to the prod data root: /var/lib/sir-convert-a-lot/prod";
-    const { report, ms } = await verify({ profile: "eval", emulator: { scenario: { crashAtImport: { message } } } }, { checks: ["readiness"], timeoutSeconds: 10 });
+    const { report, ms } = await verify(
+      { profile: "eval", emulator: { scenario: { crashAtImport: { message } } } },
+      { checks: ["readiness"], timeoutSeconds: 10 },
+    );
     record("service raises at import (container restarting)", report, ms);
     expect(ms).toBeLessThan(3000);
     const l = line(report, "readiness");
@@ -183,7 +192,9 @@ describe("the gpu check sees a service-side refusal", () => {
   test("prod with SIR_CONVERT_A_LOT_GPU_AVAILABLE=true fails the gpu check (prod accepts only 1)", async () => {
     const { report, ms } = await verify({ docker: { env: { SIR_CONVERT_A_LOT_GPU_AVAILABLE: "true" } } }, { checks: ["gpu"] });
     record("prod GPU_AVAILABLE=true", report, ms);
-    expect(line(report, "gpu")).toContain("expected SIR_CONVERT_A_LOT_GPU_AVAILABLE exactly 1 in container sir_convert_a_lot_prod (prod declares a GPU only then), saw true");
+    expect(line(report, "gpu")).toContain(
+      "expected SIR_CONVERT_A_LOT_GPU_AVAILABLE exactly 1 in container sir_convert_a_lot_prod (prod declares a GPU only then), saw true",
+    );
   });
 
   test("eval accepts true, refuses 0", async () => {
@@ -212,6 +223,8 @@ describe("data roots compared as the service does", () => {
       { emulator: { dataRoot: "/srv/sir/other" }, docker: { resolve: { "/var/lib/sir-convert-a-lot/prod": "/srv/sir/prod-data" } } },
       { checks: ["readiness"] },
     );
-    expect(line(report, "readiness")).toContain("expected data_root /srv/sir/prod-data (/var/lib/sir-convert-a-lot/prod resolved in container sir_convert_a_lot_prod), saw /srv/sir/other");
+    expect(line(report, "readiness")).toContain(
+      "expected data_root /srv/sir/prod-data (/var/lib/sir-convert-a-lot/prod resolved in container sir_convert_a_lot_prod), saw /srv/sir/other",
+    );
   });
 });

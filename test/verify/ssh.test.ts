@@ -4,14 +4,16 @@ import { existsSync } from "node:fs";
 import { copyFile, readFile } from "node:fs/promises";
 import path from "node:path";
 import { runVerification } from "../../verify";
-import { API_KEY, BIN_DIR, makeLane, OTHER_REV, REV, type LaneSpec, type TestLane } from "./harness";
 import { processGone, startCli, waitForOutput } from "./cliRun";
+import { API_KEY, BIN_DIR, type LaneSpec, makeLane, OTHER_REV, REV, type TestLane } from "./harness";
 import { SSHD, startSshdWithFakeTools, type TestSshd } from "./sshd";
 
 // Without sshd these tests fail (a green run must have exercised SSH mode) unless skipping is asked for.
 const skipSsh = !existsSync(SSHD) && process.env.SIR_CONVERT_A_LOT_SKIP_SSH_TESTS === "1";
 if (skipSsh) {
-  console.warn(`\n!!!!!!!!\n!!! SKIPPING SSH TESTS (SIR_CONVERT_A_LOT_SKIP_SSH_TESTS=1): ${SSHD} is absent. Install it: apt-get update && apt-get install -y openssh-server\n!!!!!!!!\n`);
+  console.warn(
+    `\n!!!!!!!!\n!!! SKIPPING SSH TESTS (SIR_CONVERT_A_LOT_SKIP_SSH_TESTS=1): ${SSHD} is absent. Install it: apt-get update && apt-get install -y openssh-server\n!!!!!!!!\n`,
+  );
 }
 
 (skipSsh ? describe.skip : describe)("ssh mode (real sshd)", () => {
@@ -74,19 +76,27 @@ if (skipSsh) {
     const lane = await sshLane();
     const report = await runVerification(lane.options({ via: "ssh://127.0.0.1:1", sshOptions: sshd.sshOptions, checks: ["readiness"] }));
     expect(report.ok).toBe(false);
-    expect(report.failureLines[0]).toMatch(/^FAIL readiness: expected no internal error, saw setup: ssh tunnel to ssh:\/\/127\.0\.0\.1:1 \(127\.0\.0\.1:\d+\) failed: ssh exited 255/);
+    expect(report.failureLines[0]).toMatch(
+      /^FAIL readiness: expected no internal error, saw setup: ssh tunnel to ssh:\/\/127\.0\.0\.1:1 \(127\.0\.0\.1:\d+\) failed: ssh exited 255/,
+    );
   });
 
   test("SIGINT during a run closes the tunnel and exits 130", async () => {
     const lane = await sshLane({ emulator: { jobDurationMs: 30_000 } });
     const run = startCli(
       [
-        "--service-url", lane.emulator.url,
-        "--profile", "prod",
-        "--expected-revision", REV,
-        "--evidence-dir", lane.evidenceDir,
-        "--timeout-seconds", "60",
-        "--via", sshd.via,
+        "--service-url",
+        lane.emulator.url,
+        "--profile",
+        "prod",
+        "--expected-revision",
+        REV,
+        "--evidence-dir",
+        lane.evidenceDir,
+        "--timeout-seconds",
+        "60",
+        "--via",
+        sshd.via,
         ...sshd.sshOptions.flatMap((o) => ["--ssh-opt", o]),
       ],
       { ...process.env, SIR_CONVERT_A_LOT_API_KEY: API_KEY },

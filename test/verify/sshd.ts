@@ -23,7 +23,10 @@ function waitForPort(port: number, child: ChildProcess, logs: () => string, ms: 
   const until = Date.now() + ms;
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
-      if (child.exitCode !== null) return reject(new Error(`sshd exited ${child.exitCode}: ${logs()}`));
+      if (child.exitCode !== null) {
+        reject(new Error(`sshd exited ${child.exitCode}: ${logs()}`));
+        return;
+      }
       const s = net.connect({ host: "127.0.0.1", port });
       s.once("connect", () => {
         s.destroy();

@@ -20,7 +20,10 @@ function parsePdfStructure(pdf: Buffer): { objects: number; text: string[] } {
   expect(s.slice(startxref, startxref + 4)).toBe("xref");
   const header = /^xref\n0 (\d+)\n/.exec(s.slice(startxref));
   const count = Number(header?.[1]);
-  const entries = s.slice(startxref + (header?.[0].length ?? 0)).split("\n").slice(0, count);
+  const entries = s
+    .slice(startxref + (header?.[0].length ?? 0))
+    .split("\n")
+    .slice(0, count);
   entries.forEach((entry, n) => {
     expect(entry).toMatch(/^\d{10} \d{5} [nf] $/);
     if (n === 0) return;

@@ -4,10 +4,10 @@ import type { Deadline } from "../deadline";
 import type { EvidenceWriter } from "../evidence/writer";
 import type { GpuLock } from "../gpuLock";
 import type { HostRunner } from "../host/runner";
-import { ResponseTooLargeError, TransportError, type ServiceClient } from "../http/client";
+import { ResponseTooLargeError, type ServiceClient, TransportError } from "../http/client";
 import type { ResolvedOptions } from "../options";
-import type { JobRegistry } from "../smoke/jobRegistry";
 import { ContractError } from "../schemas";
+import type { JobRegistry } from "../smoke/jobRegistry";
 import type { CheckFailure, CheckStatus, StepResult } from "../types";
 
 export interface CheckContext {

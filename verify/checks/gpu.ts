@@ -2,9 +2,9 @@
 // directory, SIR_CONVERT_A_LOT_GPU_AVAILABLE is a value the service reads as "GPU available" for the
 // profile, and the torch probe reports a ROCm build (pinned version) with the GPU available.
 import * as rocmSmi from "../../lib/commands/rocmSmi";
-import { type CommandResult, describeCommandFailure } from "../host/runner";
 import { listedGpus } from "../host/rocmSmi";
-import { ContractError, parseJsonWith, torchProbeSchema } from "../schemas";
+import { type CommandResult, describeCommandFailure } from "../host/runner";
+import { ContractError, parseJsonWith, type TorchProbe, torchProbeSchema } from "../schemas";
 import { type Check, type CheckContext, CheckRecorder, fact } from "./context";
 import { GPU_AVAILABLE_ENV, gpuAvailableProblem } from "./gpuEnv";
 
@@ -52,31 +52,37 @@ export const gpuCheck: Check = async (ctx, rec) => {
   // not part of the step's time). It starts first, in parallel with the host facts.
   const probeRec = new CheckRecorder();
   const hostRec = new CheckRecorder();
-  const probeStep = ctx.gpuLock.run(() => probeRec.step("torch-probe", async () => {
-    const res = await run(ctx, [...docker, "exec", container, "pdm", "run", "python", "-c", TORCH_PROBE], "torch_probe");
-    if (res.exitCode !== 0) {
-      probeRec.fail(fact("torch_probe", `the torch probe to run in container ${container}`, describeCommandFailure(res)));
-      return;
-    }
-    const lastLine = res.stdout.trim().split("\n").pop() ?? "";
-    let probe;
-    try {
-      probe = parseJsonWith(torchProbeSchema, lastLine, `torch probe in ${container}`);
-    } catch (error) {
-      if (error instanceof ContractError) {
-        probeRec.fail(fact("torch_probe", "probe JSON with the contract's fields", error.message));
+  const probeStep = ctx.gpuLock.run(() =>
+    probeRec.step("torch-probe", async () => {
+      const res = await run(ctx, [...docker, "exec", container, "pdm", "run", "python", "-c", TORCH_PROBE], "torch_probe");
+      if (res.exitCode !== 0) {
+        probeRec.fail(fact("torch_probe", `the torch probe to run in container ${container}`, describeCommandFailure(res)));
         return;
       }
-      throw error;
-    }
-    await ctx.evidence.writeJson("host/torch_probe.json", probe);
-    if (probe.runtime_kind !== "rocm") probeRec.fail(fact("runtime_kind", "torch runtime_kind rocm", `${probe.runtime_kind} (torch ${probe.torch_version ?? "none"})`));
-    if (!probe.is_available) probeRec.fail(fact("is_available", "torch is_available true", `false (device_count ${probe.device_count})`));
-    if (!(probe.torch_version ?? "").includes("+rocm")) probeRec.fail(fact("torch_version", "a +rocm torch build", String(probe.torch_version)));
-    else if (torchVersion && probe.torch_version !== torchVersion) probeRec.fail(fact("torch_version", `torch_version ${torchVersion}`, String(probe.torch_version)));
-    if (probe.is_available && probe.device_count < 1) probeRec.fail(fact("device_count", "device_count >= 1", String(probe.device_count)));
-    probeRec.note(`torch ${probe.torch_version ?? "none"} (${probe.runtime_kind}, hip ${probe.hip_version ?? "none"}) on ${probe.device_name ?? "no device"}`);
-  }));
+      const lastLine = res.stdout.trim().split("\n").pop() ?? "";
+      let probe: TorchProbe;
+      try {
+        probe = parseJsonWith(torchProbeSchema, lastLine, `torch probe in ${container}`);
+      } catch (error) {
+        if (error instanceof ContractError) {
+          probeRec.fail(fact("torch_probe", "probe JSON with the contract's fields", error.message));
+          return;
+        }
+        throw error;
+      }
+      await ctx.evidence.writeJson("host/torch_probe.json", probe);
+      if (probe.runtime_kind !== "rocm")
+        probeRec.fail(fact("runtime_kind", "torch runtime_kind rocm", `${probe.runtime_kind} (torch ${probe.torch_version ?? "none"})`));
+      if (!probe.is_available) probeRec.fail(fact("is_available", "torch is_available true", `false (device_count ${probe.device_count})`));
+      if (!(probe.torch_version ?? "").includes("+rocm")) probeRec.fail(fact("torch_version", "a +rocm torch build", String(probe.torch_version)));
+      else if (torchVersion && probe.torch_version !== torchVersion)
+        probeRec.fail(fact("torch_version", `torch_version ${torchVersion}`, String(probe.torch_version)));
+      if (probe.is_available && probe.device_count < 1) probeRec.fail(fact("device_count", "device_count >= 1", String(probe.device_count)));
+      probeRec.note(
+        `torch ${probe.torch_version ?? "none"} (${probe.runtime_kind}, hip ${probe.hip_version ?? "none"}) on ${probe.device_name ?? "no device"}`,
+      );
+    }),
+  );
 
   const hostSteps = (async () => {
     await hostRec.step("rocm-smi", async () => {
@@ -111,7 +117,14 @@ export const gpuCheck: Check = async (ctx, rec) => {
       const needs = gpuAvailableProblem(ctx.opts.profile, value);
       if (needs) {
         const why = ctx.opts.profile === "prod" ? " (prod declares a GPU only then)" : "";
-        hostRec.fail(fact(GPU_AVAILABLE_ENV, `${GPU_AVAILABLE_ENV} ${needs} in container ${container}${why}`, JSON.stringify(value).slice(1, -1), "the service refuses every GPU job (503 gpu_not_available)"));
+        hostRec.fail(
+          fact(
+            GPU_AVAILABLE_ENV,
+            `${GPU_AVAILABLE_ENV} ${needs} in container ${container}${why}`,
+            JSON.stringify(value).slice(1, -1),
+            "the service refuses every GPU job (503 gpu_not_available)",
+          ),
+        );
       } else {
         hostRec.note(`${GPU_AVAILABLE_ENV} ${value === undefined ? "unset (service default: available)" : JSON.stringify(value)}`);
       }

@@ -1,7 +1,7 @@
 // metrics: /metrics is Prometheus text exposition (version 0.0.4 or 1.0.0), parses strictly, has the
 // service's request counter and duration histogram, and counts the verifier's own requests.
 import { describeResponse } from "../http/client";
-import { type MetricFamily, checkExpositionContentType, parseExposition, sumSamples } from "../metrics/prometheus";
+import { checkExpositionContentType, type MetricFamily, parseExposition, sumSamples } from "../metrics/prometheus";
 import { type Check, type CheckContext, FactFailure, fact } from "./context";
 
 export const REQUESTS_TOTAL = "sir_convert_a_lot_http_requests_total";

@@ -6,8 +6,8 @@
 // with its state and the last lines of its log, not at the deadline.
 import { Backoff, seconds, sleep } from "../deadline";
 import { type ContainerState, containerLogTail, containerState } from "../host/docker";
-import { type HttpResponse, TransportError, describeResponse } from "../http/client";
-import { type Readyz, type ReadinessReason, parseJsonWith, readyzSchema, tryParseJson } from "../schemas";
+import { describeResponse, type HttpResponse, TransportError } from "../http/client";
+import { parseJsonWith, type ReadinessReason, type Readyz, readyzSchema, tryParseJson } from "../schemas";
 import type { CheckFailure } from "../types";
 import { type Check, type CheckContext, fact } from "./context";
 
@@ -40,8 +40,7 @@ export function identityFailures(ctx: CheckContext, payload: Readyz, resolvedDat
   };
   const failures: CheckFailure[] = [];
   const revisionMatches =
-    payload.service_revision === expectedRevision ||
-    (expectedRevision.length < 40 && payload.service_revision.startsWith(expectedRevision));
+    payload.service_revision === expectedRevision || (expectedRevision.length < 40 && payload.service_revision.startsWith(expectedRevision));
   const revisionNote = take(["stale_revision", "unknown_service_revision", "unknown_expected_revision"]);
   if (!revisionMatches) {
     failures.push(fact("service_revision", `service_revision ${expectedRevision}`, payload.service_revision, revisionNote));

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
 import { validateArtifact } from "../artifacts/validate";
 import { seconds } from "../deadline";
 import { CONVERSIONS, type Conversion, isCpuFallbackWarning } from "../smoke/conversions";
-import { GpuAttribution, type GpuUseEvidence, describeProcesses, noAttributedUse } from "../smoke/gpuAttribution";
-import { type SubmittedJob, fetchResult, pollJob, readManifest, submitJob } from "../smoke/jobs";
+import { describeProcesses, GpuAttribution, type GpuUseEvidence, noAttributedUse } from "../smoke/gpuAttribution";
+import { fetchResult, pollJob, readManifest, type SubmittedJob, submitJob } from "../smoke/jobs";
 import type { CheckFailure } from "../types";
 import { type Check, type CheckContext, type CheckRecorder, errorToFailure, fact } from "./context";
 
@@ -40,7 +40,10 @@ async function runConversion(ctx: CheckContext, conv: Conversion): Promise<Outco
       const left = ctx.deadline.remainingMs();
       if (left >= ctx.opts.minJobMs) return undefined;
       const seen = `${(left / 1000).toFixed(1)} s left (not submitted)`;
-      return { failures: [fact("deadline", `${conv.title} submitted with at least ${ctx.opts.minJobMs / 1000} s left before the deadline`, seen)], detail: seen };
+      return {
+        failures: [fact("deadline", `${conv.title} submitted with at least ${ctx.opts.minJobMs / 1000} s left before the deadline`, seen)],
+        detail: seen,
+      };
     };
     const early = tooLate();
     if (early) return early;
@@ -80,7 +83,9 @@ async function runConversion(ctx: CheckContext, conv: Conversion): Promise<Outco
       await saveGpuEvidence(ctx, conv, e);
       gpuPeak = e.attributedPeak;
       if (e.attributedPeak <= 0) {
-        failures.push(fact("gpu_use", `GPU use (%) above the baseline from container ${ctx.opts.container} while the ${conv.title} job ran`, noAttributedUse(e)));
+        failures.push(
+          fact("gpu_use", `GPU use (%) above the baseline from container ${ctx.opts.container} while the ${conv.title} job ran`, noAttributedUse(e)),
+        );
       }
     }
     if (status !== "succeeded") {
@@ -99,7 +104,11 @@ async function runConversion(ctx: CheckContext, conv: Conversion): Promise<Outco
     const sha = createHash("sha256").update(result.artifact).digest("hex");
     if (sha !== result.expectedSha256.replace(/^sha256:/, "") || result.artifact.length !== result.expectedSize) {
       failures.push(
-        fact("artifact", `${conv.title} artifact matching its metadata (${result.expectedSize} bytes, sha256 ${result.expectedSha256})`, `${result.artifact.length} bytes, sha256 ${sha}`),
+        fact(
+          "artifact",
+          `${conv.title} artifact matching its metadata (${result.expectedSize} bytes, sha256 ${result.expectedSha256})`,
+          `${result.artifact.length} bytes, sha256 ${sha}`,
+        ),
       );
     }
     if (conv.gpu) {

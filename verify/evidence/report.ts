@@ -4,9 +4,7 @@ import type { CheckResult, CheckStatus, VerificationReport } from "../types";
 export function failureLine(check: CheckResult): string | undefined {
   if (check.status === "skipped") return `SKIP ${check.name}: ${check.detail}`;
   if (check.status !== "failed") return undefined;
-  const body = check.failures
-    .map((f) => `expected ${f.expected}, saw ${f.seen}${f.note ? ` (${f.note})` : ""}`)
-    .join("; ");
+  const body = check.failures.map((f) => `expected ${f.expected}, saw ${f.seen}${f.note ? ` (${f.note})` : ""}`).join("; ");
   return `FAIL ${check.name}: ${body || check.detail}`;
 }
 
@@ -30,9 +28,7 @@ export function renderMarkdown(report: VerificationReport): string {
     "",
     "| check | result | duration | detail |",
     "| --- | --- | --- | --- |",
-    ...report.checks.map(
-      (c) => `| ${c.name} | ${statusWord(c.status)} | ${(c.durationMs / 1000).toFixed(2)}s | ${cell(failureLine(c) ?? c.detail)} |`,
-    ),
+    ...report.checks.map((c) => `| ${c.name} | ${statusWord(c.status)} | ${(c.durationMs / 1000).toFixed(2)}s | ${cell(failureLine(c) ?? c.detail)} |`),
     "",
   ];
   const steps = report.checks.flatMap((c) => c.steps.map((s) => ({ check: c.name, ...s })));

@@ -4,7 +4,10 @@ import path from "node:path";
 import type { Redactor } from "../redact";
 
 export class EvidenceWriter {
-  constructor(readonly dir: string, private readonly redactor: Redactor) {}
+  constructor(
+    readonly dir: string,
+    private readonly redactor: Redactor,
+  ) {}
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });

@@ -1,7 +1,7 @@
 // Docker facts the verifier reads on the host: a container's state (`docker inspect`), the last lines
 // of its log, the host PIDs of its processes (`docker top`) and which running container owns a PID.
 import * as commands from "../../lib/commands/docker";
-import { type CommandResult, type HostRunner, describeCommandFailure } from "./runner";
+import { type CommandResult, describeCommandFailure, type HostRunner } from "./runner";
 
 export interface ContainerState {
   Status: string;
@@ -64,7 +64,10 @@ export async function ownersOf(host: HostRunner, docker: readonly string[], pids
   if (pids.length === 0) return owners;
   const ps = await host.run([...docker, ...commands.runningNames()], cap(timeoutMs));
   if (ps.exitCode !== 0) return owners;
-  for (const name of ps.stdout.split("\n").map((n) => n.trim()).filter(Boolean)) {
+  for (const name of ps.stdout
+    .split("\n")
+    .map((n) => n.trim())
+    .filter(Boolean)) {
     const found = await containerPids(host, docker, name, timeoutMs);
     if (!(found instanceof Set)) continue;
     for (const pid of pids) if (found.has(pid)) owners.set(pid, name);

@@ -4,7 +4,7 @@
 // server sending a huge or endless body fails the request naming the route and the cap, and the
 // verifier never holds more than the cap (plus one chunk) of it in memory.
 import { createHash } from "node:crypto";
-import { Pool, type FormData } from "undici";
+import { type FormData, Pool } from "undici";
 import { Backoff, type Deadline, sleep } from "../deadline";
 import { type EvidenceWriter, fileSafe } from "../evidence/writer";
 import { type ErrorEnvelope, errorEnvelopeSchema, tryParseJson } from "../schemas";
@@ -41,7 +41,13 @@ function formatBytes(n: number): string {
 
 /** A response body larger than its route's cap (declared by Content-Length or seen while reading). Not retried. */
 export class ResponseTooLargeError extends Error {
-  constructor(readonly route: string, readonly kind: BodyKind, readonly capBytes: number, readonly seenBytes: number, declared: boolean) {
+  constructor(
+    readonly route: string,
+    readonly kind: BodyKind,
+    readonly capBytes: number,
+    readonly seenBytes: number,
+    declared: boolean,
+  ) {
     super(
       `${route}: response body ${declared ? `declares ${seenBytes} bytes` : `exceeded ${seenBytes} bytes`}, over the ${formatBytes(capBytes)} cap for ${kind} routes (stopped reading; raise it with ${CAP_FLAG[kind]} if the service is right)`,
     );
@@ -62,7 +68,10 @@ export type TransportErrorKind = "timeout" | "network" | "aborted";
 
 /** No HTTP response at all: connection refused/reset, timeout or abort. */
 export class TransportError extends Error {
-  constructor(message: string, readonly kind: TransportErrorKind) {
+  constructor(
+    message: string,
+    readonly kind: TransportErrorKind,
+  ) {
     super(message);
   }
 }
@@ -113,12 +122,7 @@ function discard(body: CappedBody): void {
 }
 
 /** Reads `body` up to `cap` bytes; past the cap it stops, destroys the stream and throws. */
-async function readCapped(
-  body: CappedBody,
-  route: string,
-  kind: BodyKind,
-  cap: number,
-): Promise<Buffer> {
+async function readCapped(body: CappedBody, route: string, kind: BodyKind, cap: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of body) {
@@ -136,7 +140,10 @@ export class ServiceClient {
   private readonly pool: Pool;
   private readonly basePath: string;
 
-  constructor(readonly baseUrl: URL, private readonly options: ClientOptions) {
+  constructor(
+    readonly baseUrl: URL,
+    private readonly options: ClientOptions,
+  ) {
     this.pool = new Pool(baseUrl.origin, {
       connections: options.connections ?? 16,
       pipelining: 1,
@@ -210,11 +217,7 @@ export class ServiceClient {
    * Retries connection errors, timeouts and non-envelope 5xx with bounded backoff until `deadline`
    * or `maxAttempts`; returns the last response, or throws the last TransportError.
    */
-  async sendRetrying(
-    req: HttpRequest,
-    deadline: Deadline,
-    opts: { attemptTimeoutMs?: number; maxAttempts?: number } = {},
-  ): Promise<HttpResponse> {
+  async sendRetrying(req: HttpRequest, deadline: Deadline, opts: { attemptTimeoutMs?: number; maxAttempts?: number } = {}): Promise<HttpResponse> {
     const attemptTimeoutMs = opts.attemptTimeoutMs ?? 30_000;
     const maxAttempts = opts.maxAttempts ?? 6;
     const backoff = new Backoff(100, 1000);

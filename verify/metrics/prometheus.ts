@@ -20,7 +20,10 @@ export interface MetricFamily {
 }
 
 export class ExpositionError extends Error {
-  constructor(readonly line: number, message: string) {
+  constructor(
+    readonly line: number,
+    message: string,
+  ) {
     super(`line ${line}: ${message}`);
   }
 }
@@ -57,7 +60,7 @@ function parseValue(raw: string, lineNo: number): number {
   return Number(raw);
 }
 
-function unescape(value: string, allowQuote: boolean, lineNo: number): string {
+function unescapeLabel(value: string, allowQuote: boolean, lineNo: number): string {
   return value.replace(/\\(.)/g, (_m, c: string) => {
     if (c === "\\") return "\\";
     if (c === "n") return "\n";
@@ -99,7 +102,7 @@ function parseLabels(text: string, lineNo: number): { labels: Record<string, str
     i++;
     if (name in labels) throw new ExpositionError(lineNo, `duplicate label ${name}`);
     if (!LABEL_NAME.test(name) || name.startsWith("__")) throw new ExpositionError(lineNo, `reserved label name ${name}`);
-    labels[name] = unescape(raw, true, lineNo);
+    labels[name] = unescapeLabel(raw, true, lineNo);
     while (text[i] === " ") i++;
     if (text[i] === ",") {
       i++;
@@ -144,7 +147,7 @@ export function parseExposition(text: string): Map<string, MetricFamily> {
       const family = switchTo(name, lineNo);
       if (keyword === "HELP") {
         if (family.help !== undefined) throw new ExpositionError(lineNo, `second HELP for ${name}`);
-        family.help = unescape(restRaw ?? "", false, lineNo);
+        family.help = unescapeLabel(restRaw ?? "", false, lineNo);
       } else {
         const type = (restRaw ?? "").trim();
         if (!TYPES.has(type)) throw new ExpositionError(lineNo, `invalid TYPE ${JSON.stringify(type)} for ${name}`);
@@ -200,7 +203,10 @@ export function checkExpositionContentType(contentType: string | undefined): str
   if (!contentType) return "no Content-Type header";
   const [mediaType, ...params] = contentType.split(";").map((s) => s.trim());
   if (mediaType?.toLowerCase() !== "text/plain") return `media type ${mediaType ?? ""} is not text/plain`;
-  const version = params.map((p) => p.split("=")).find(([k]) => k?.toLowerCase() === "version")?.[1]?.replace(/"/g, "");
+  const version = params
+    .map((p) => p.split("="))
+    .find(([k]) => k?.toLowerCase() === "version")?.[1]
+    ?.replace(/"/g, "");
   if (version !== "0.0.4" && version !== "1.0.0") return `version=${version ?? "(missing)"} is not 0.0.4 or 1.0.0`;
   return undefined;
 }

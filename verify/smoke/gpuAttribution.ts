@@ -12,8 +12,8 @@
 import * as rocmSmi from "../../lib/commands/rocmSmi";
 import { sleep } from "../deadline";
 import { containerPids, ownersOf } from "../host/docker";
-import { type HostRunner, describeCommandFailure } from "../host/runner";
 import { type GpuProcess, gpuProcesses, gpuUsePercents, isWorking } from "../host/rocmSmi";
+import { describeCommandFailure, type HostRunner } from "../host/runner";
 
 /** At or below this, the GPU is idle for the preflight. */
 export const IDLE_USE_PERCENT = 5;

@@ -4,18 +4,18 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { FormData } from "undici";
 import type { z } from "zod";
-import { FactFailure, fact, type CheckContext } from "../checks/context";
+import { type CheckContext, FactFailure, fact } from "../checks/context";
 import { sleep } from "../deadline";
 import { describeCommandFailure } from "../host/runner";
 import { describeResponse, type HttpResponse, TransportError } from "../http/client";
 import {
   type JobStatus,
   type Manifest,
+  manifestSchema,
+  parseJsonWith,
   TERMINAL_STATUSES,
   type V1JobRecord,
   type V2JobRecord,
-  manifestSchema,
-  parseJsonWith,
   v1JobRecordSchema,
   v1ResultSchema,
   v2JobRecordSchema,
@@ -71,8 +71,7 @@ export async function submitJob(ctx: CheckContext, conv: Conversion): Promise<Su
 export async function pollJob(ctx: CheckContext, conv: Conversion, job: SubmittedJob): Promise<JobStatus> {
   const route = `/${conv.api}/convert/jobs/${job.jobId}`;
   let last: JobStatus = "queued";
-  const notTerminal = (): FactFailure =>
-    new FactFailure(fact("terminal", `${conv.title} job ${job.jobId} terminal before the deadline`, `status ${last}`));
+  const notTerminal = (): FactFailure => new FactFailure(fact("terminal", `${conv.title} job ${job.jobId} terminal before the deadline`, `status ${last}`));
   for (;;) {
     let res: HttpResponse;
     try {
@@ -126,7 +125,11 @@ export async function fetchResult(ctx: CheckContext, conv: Conversion, job: Subm
   const opts = { attemptTimeoutMs: JOB_REQUEST_TIMEOUT_MS, maxAttempts: 3 };
   if (conv.api === "v1") {
     const route = `${base}/result?inline=true`;
-    const res = await ctx.client.sendRetrying({ method: "GET", path: route, auth: true, headers, label: `${conv.label}_result`, bodyKind: "artifact" }, ctx.deadline, opts);
+    const res = await ctx.client.sendRetrying(
+      { method: "GET", path: route, auth: true, headers, label: `${conv.label}_result`, bodyKind: "artifact" },
+      ctx.deadline,
+      opts,
+    );
     if (res.status !== 200) throw new FactFailure(fact("result", `HTTP 200 from GET ${route}`, describeResponse(res)));
     const body = parseJsonWith(v1ResultSchema, res.text(), `GET ${route}`);
     if (body.result.markdown_content === null) {
@@ -150,7 +153,11 @@ export async function fetchResult(ctx: CheckContext, conv: Conversion, job: Subm
     throw new FactFailure(fact("result", `artifact format ${conv.output}`, body.result.artifact.format));
   }
   const artifactRoute = `${base}/artifact`;
-  const art = await ctx.client.sendRetrying({ method: "GET", path: artifactRoute, auth: true, headers, label: `${conv.label}_artifact`, bodyKind: "artifact" }, ctx.deadline, opts);
+  const art = await ctx.client.sendRetrying(
+    { method: "GET", path: artifactRoute, auth: true, headers, label: `${conv.label}_artifact`, bodyKind: "artifact" },
+    ctx.deadline,
+    opts,
+  );
   if (art.status !== 200) throw new FactFailure(fact("artifact", `HTTP 200 from GET ${artifactRoute}`, describeResponse(art)));
   const meta = body.result.conversion_metadata;
   return {

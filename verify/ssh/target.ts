@@ -1,10 +1,10 @@
 // The verifier's SSH target: `--via ssh://[user@]host[:port]` and `--ssh-opt Key=Value` options,
 // built on the project's shared SSH helpers (lib/sshTarget.ts).
-import { sshArgs, sshOptionArgs as optionArgs, type SshTarget } from "../../lib/commands/ssh";
+import { sshOptionArgs as optionArgs, type SshTarget, sshArgs } from "../../lib/commands/ssh";
 import { parseSshUrl } from "../../lib/sshTarget";
 
-export type { SshTarget };
 export { shellQuote } from "../../lib/shellQuote";
+export type { SshTarget };
 
 export function parseSshTarget(via: string): SshTarget {
   try {

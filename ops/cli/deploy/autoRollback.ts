@@ -16,24 +16,25 @@
 // deleted it and its create failed (pulumi/pulumi v3.248.0 pkg/resource/deploy/step_generator.go).
 // `--target` limits an update to the named URNs; untargeted resources get same steps
 // (step_generator.go isTargetedForUpdate).
-import { LABEL_REVISION as REVISION_LABEL } from "../../../lib/projectFacts";
-import * as fs from "fs";
-import * as path from "path";
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
-import { CHECK_GROUPS, CheckGroup } from "../../../components/laneVerification";
-import { fetchAllHistory } from "../../pulumi/historyFetch";
-import { toRecords } from "../../plan/historyRecords";
-import { dockerExecFor, inspectImage } from "../../hemma/docker";
-import { labelDisagrees } from "../../plan/imageLabel";
-import { OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
-import { OpsError } from "../../tool/error";
+import { CHECK_GROUPS, type CheckGroup } from "../../../components/laneVerification";
 import { policyPackArgs } from "../../../gate/policyPackArgs";
-import { PulumiCli } from "../../pulumi/cli";
-import { ConfigJson } from "../../pulumi/schemas";
-import { describeRestore, planConfigRestore } from "../../plan/rollbackConfig";
+import { LABEL_REVISION as REVISION_LABEL } from "../../../lib/projectFacts";
+import { dockerExecFor, inspectImage } from "../../hemma/docker";
+import { toRecords } from "../../plan/historyRecords";
+import { labelDisagrees } from "../../plan/imageLabel";
 import { planRollback, RollbackRefused } from "../../plan/rollback";
-import { OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
+import { describeRestore, planConfigRestore } from "../../plan/rollbackConfig";
 import { stackLocks } from "../../pulumi/backendLock";
+import type { PulumiCli } from "../../pulumi/cli";
+import { fetchAllHistory } from "../../pulumi/historyFetch";
+import type { ConfigJson } from "../../pulumi/schemas";
+import { type OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
+import { OpsError } from "../../tool/error";
 
 const GROUPS = Object.keys(CHECK_GROUPS) as CheckGroup[];
 
@@ -79,7 +80,12 @@ export function prodRollbackTargets(stack: string, project = PROJECT_NAMESPACE):
 
 export async function readStateResources(pulumi: PulumiCli): Promise<StateResource[]> {
   const exp = await pulumi.json(["stack", "export", "--non-interactive"], exportSchema, "exporting the stack's state");
-  return (exp.deployment?.resources ?? []).map((r) => ({ ...r, name: r.urn.slice(r.urn.lastIndexOf("::") + 2), inputs: r.inputs ?? {}, outputs: r.outputs ?? {} }));
+  return (exp.deployment?.resources ?? []).map((r) => ({
+    ...r,
+    name: r.urn.slice(r.urn.lastIndexOf("::") + 2),
+    inputs: r.inputs ?? {},
+    outputs: r.outputs ?? {},
+  }));
 }
 
 /** Where a gate or lane stands after the failed update. */
@@ -146,7 +152,14 @@ export function evidenceOf(projectDir: string, evidenceRoot: string, lane: strin
 }
 
 /** One line per failed group: which checks, what failed, where the evidence is. */
-function describeFailures(ctx: OpsContext, cfg: OpsConfig, lane: string, revision: string, groups: CheckGroup[], sinceMs: number): { text: string; folders: string[] } {
+function describeFailures(
+  ctx: OpsContext,
+  cfg: OpsConfig,
+  lane: string,
+  revision: string,
+  groups: CheckGroup[],
+  sinceMs: number,
+): { text: string; folders: string[] } {
   const parts: string[] = [];
   const folders: string[] = [];
   for (const g of groups) {
@@ -156,7 +169,9 @@ function describeFailures(ctx: OpsContext, cfg: OpsConfig, lane: string, revisio
       continue;
     }
     folders.push(ev.dir);
-    parts.push(`${lane}-verify-${g} failed${ev.failureLines.length ? `: ${ev.failureLines.join("; ")}` : ` (${CHECK_GROUPS[g].join(", ")})`} — evidence ${ev.dir}`);
+    parts.push(
+      `${lane}-verify-${g} failed${ev.failureLines.length ? `: ${ev.failureLines.join("; ")}` : ` (${CHECK_GROUPS[g].join(", ")})`} — evidence ${ev.dir}`,
+    );
   }
   return { text: parts.join("\n    "), folders };
 }
@@ -206,7 +221,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   // An update may still run, or nothing ran at all (declined, refused before the engine): nothing to judge.
   if (stackLocks(pulumi.backendUrl, ns, ctx.stack).length > 0 || f.interrupted) throw f.failure;
   const [newest] = await pulumi.historyPage(1, 1);
-  if (!newest || newest.kind !== "update" || Date.parse(newest.startTime) < f.startedMs - 5000) throw f.failure;
+  if (newest?.kind !== "update" || Date.parse(newest.startTime) < f.startedMs - 5000) throw f.failure;
   if (!cfg.verification.enabled || !cfg.lanes.prod.enabled) throw f.failure;
 
   const resources = await readStateResources(pulumi);
@@ -227,7 +242,7 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   }
 
   // The last good revision, whose image must still be on Hemma: an automatic rollback never rebuilds.
-  let plan;
+  let plan: ReturnType<typeof planRollback>;
   try {
     plan = planRollback(toRecords(await fetchAllHistory(pulumi), ns), attempted);
   } catch (err) {
@@ -251,25 +266,51 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   try {
     parseOpsConfig(merged, ns);
   } catch (err) {
-    throw new OpsError(`${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`, "roll back by hand with `npm run rollback -- --to <revision>` (docs/runbook.md, 13. Incident checklist)");
+    throw new OpsError(
+      `${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`,
+      "roll back by hand with `npm run rollback -- --to <revision>` (docs/runbook.md, 13. Incident checklist)",
+    );
   }
   ctx.out(`auto-rollback: ${what}`);
-  ctx.out(`auto-rollback: prod goes back to ${plan.target.revision} (last good, image ${image.id.replace(/^sha256:/, "").slice(0, 12)} still on Hemma: no rebuild)`);
+  ctx.out(
+    `auto-rollback: prod goes back to ${plan.target.revision} (last good, image ${image.id.replace(/^sha256:/, "").slice(0, 12)} still on Hemma: no rebuild)`,
+  );
   for (const line of describeRestore(restore, plan.target.revision)) ctx.out(`auto-rollback: ${line}`);
   await pulumi.configSetAll(restore.set);
   for (const key of restore.remove) await pulumi.configRm(key);
 
   const stream = {
-    out: (t: string) => t.split("\n").filter(Boolean).forEach((l) => ctx.out(`  | ${l}`)),
-    err: (t: string) => t.split("\n").filter(Boolean).forEach((l) => ctx.err(`  | ${l}`)),
+    out: (t: string) =>
+      t
+        .split("\n")
+        .filter(Boolean)
+        .forEach((l) => {
+          ctx.out(`  | ${l}`);
+        }),
+    err: (t: string) =>
+      t
+        .split("\n")
+        .filter(Boolean)
+        .forEach((l) => {
+          ctx.err(`  | ${l}`);
+        }),
   };
   const upArgs = (message: string, targets: string[]) => [
-    "up", "--yes", ...policyPackArgs(ctx.projectDir, ctx.stack), "--message", message, "--stack", ctx.stack,
+    "up",
+    "--yes",
+    ...policyPackArgs(ctx.projectDir, ctx.stack),
+    "--message",
+    message,
+    "--stack",
+    ctx.stack,
     ...targets.flatMap((t) => ["--target", t]),
   ];
   const started = Date.now();
   ctx.out("auto-rollback: pulumi up of prod alone (its image, container and verification)...");
-  const code = await pulumi.foreground(upArgs(`automatic rollback of prod to ${plan.target.revision} after ${attempted} failed prod's verification`, prodRollbackTargets(ctx.stack)), stream);
+  const code = await pulumi.foreground(
+    upArgs(`automatic rollback of prod to ${plan.target.revision} after ${attempted} failed prod's verification`, prodRollbackTargets(ctx.stack)),
+    stream,
+  );
   const seconds = Math.round((Date.now() - started) / 1000);
   if (code !== 0) {
     const again = assessLane(await readStateResources(pulumi), "prod");
@@ -282,7 +323,10 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
   ctx.out(`auto-rollback: prod runs ${plan.target.revision} again, its verification passed (${seconds}s)`);
   ctx.out("auto-rollback: pulumi up of the whole stack, so eval (or the canary) matches the restored revision; prod stays as it is...");
   const converge = await pulumi.foreground(upArgs(`automatic rollback: the rest of the stack to ${plan.target.revision}`, []), stream);
-  const tail = converge === 0 ? "the rest of the stack matches it" : `the rest of the stack did not follow (pulumi up exit code ${converge}); prod is not affected, run \`npm run pulumi -- up --stack ${ctx.stack}\` after reading the output above`;
+  const tail =
+    converge === 0
+      ? "the rest of the stack matches it"
+      : `the rest of the stack did not follow (pulumi up exit code ${converge}); prod is not affected, run \`npm run pulumi -- up --stack ${ctx.stack}\` after reading the output above`;
   throw new OpsError(
     `${what}\n  rolled back automatically: prod serves ${plan.target.revision} again and passed its verification; ${tail}`,
     `the failed attempt's evidence is listed above (${failed.folders.join(", ") || "none written"}); fix the image and deploy again, or keep it for debugging next time with \`npm run deploy -- --no-rollback\``,

@@ -1,18 +1,20 @@
 // The doctor's checks on this machine: an ssh client, the pinned pulumi CLI installed (never
 // downloaded here), the stack passphrase available, and the service checkout where config says.
-import * as fs from "fs";
-import * as path from "path";
-import { OpsContext } from "../../tool/context";
-import { OpsError } from "../../tool/error";
-import { requirePassphrase } from "../../pulumi/cli";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { DoctorItem } from "../../plan/doctorChecks";
 import { cachedPulumiBinary, pinnedPulumiVersion } from "../../pulumi/binary";
+import { requirePassphrase } from "../../pulumi/cli";
+import { type OpsConfig, sourceDir } from "../../pulumi/stackConfig";
+import type { OpsContext } from "../../tool/context";
+import type { OpsError } from "../../tool/error";
 import { which } from "../../tool/runCommand";
-import { OpsConfig, sourceDir } from "../../pulumi/stackConfig";
-import { DoctorItem } from "../../plan/doctorChecks";
 
 export function sshClientItem(env: NodeJS.ProcessEnv): DoctorItem {
   const ssh = which("ssh", env);
-  return ssh ? { name: "ssh client", ok: true, detail: ssh } : { name: "ssh client", ok: false, detail: "ssh is not on PATH", fix: "install an OpenSSH client" };
+  return ssh
+    ? { name: "ssh client", ok: true, detail: ssh }
+    : { name: "ssh client", ok: false, detail: "ssh is not on PATH", fix: "install an OpenSSH client" };
 }
 
 /** The pinned CLI is in the launcher's cache; its path, or undefined (with the failing item). */
@@ -29,7 +31,12 @@ export function pulumiItem(ctx: Pick<OpsContext, "env" | "projectDir">): DoctorI
     fs.accessSync(bin, fs.constants.X_OK);
     return { name, ok: true, detail: `v${version} at ${bin}` };
   } catch {
-    return { name, ok: false, detail: `pulumi v${version} is not installed at ${bin}`, fix: "run `npm run pulumi -- version` once (the pinned launcher downloads it from get.pulumi.com)" };
+    return {
+      name,
+      ok: false,
+      detail: `pulumi v${version} is not installed at ${bin}`,
+      fix: "run `npm run pulumi -- version` once (the pinned launcher downloads it from get.pulumi.com)",
+    };
   }
 }
 
@@ -43,9 +50,15 @@ export function passphraseItem(ctx: Pick<OpsContext, "env" | "projectDir" | "sta
   const file = ctx.env.PULUMI_CONFIG_PASSPHRASE ? undefined : ctx.env.PULUMI_CONFIG_PASSPHRASE_FILE;
   if (file !== undefined) {
     try {
-      if (fs.readFileSync(file, "utf8").trim() === "") return { name, ok: false, detail: `PULUMI_CONFIG_PASSPHRASE_FILE (${file}) is empty`, fix: "put the stack's passphrase in that file" };
+      if (fs.readFileSync(file, "utf8").trim() === "")
+        return { name, ok: false, detail: `PULUMI_CONFIG_PASSPHRASE_FILE (${file}) is empty`, fix: "put the stack's passphrase in that file" };
     } catch (err) {
-      return { name, ok: false, detail: `PULUMI_CONFIG_PASSPHRASE_FILE (${file}) cannot be read: ${(err as Error).message}`, fix: "point PULUMI_CONFIG_PASSPHRASE_FILE at the file holding the passphrase" };
+      return {
+        name,
+        ok: false,
+        detail: `PULUMI_CONFIG_PASSPHRASE_FILE (${file}) cannot be read: ${(err as Error).message}`,
+        fix: "point PULUMI_CONFIG_PASSPHRASE_FILE at the file holding the passphrase",
+      };
     }
     return { name, ok: true, detail: `from PULUMI_CONFIG_PASSPHRASE_FILE (${file})` };
   }

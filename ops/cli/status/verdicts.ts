@@ -3,8 +3,8 @@
 // `<evidenceRoot>/<lane>-<revision12>/<group>/<UTC time>/report.json` with `latest` pointing at the
 // newest run. The group names are a copy (this tool must not load the Pulumi SDK to start fast);
 // test/ops/status.test.ts checks the copy agrees with CHECK_GROUPS.
-import * as fs from "fs";
-import * as path from "path";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { z } from "zod";
 
 export const VERIFICATION_GROUPS = ["health", "gpu", "smoke"] as const;

@@ -1,13 +1,10 @@
 // Looks at a local port before `npm run tunnel` uses it: is a tunnel to the right lane already
 // there (GET /healthz answers with the lane's service_profile), is the port free, or is something
 // else listening on it.
-import * as http from "http";
-import * as net from "net";
+import * as http from "node:http";
+import * as net from "node:net";
 
-export type PortState =
-  | { kind: "lane"; profile: string; revision?: string }
-  | { kind: "free" }
-  | { kind: "taken"; detail: string };
+export type PortState = { kind: "lane"; profile: string; revision?: string } | { kind: "free" } | { kind: "taken"; detail: string };
 
 /** GET http://127.0.0.1:<port>/healthz; resolves with status and body, or an error description. */
 export function getHealthz(port: number, timeoutMs: number): Promise<{ status: number; body: string } | { error: string }> {

@@ -3,21 +3,22 @@
 // macOS). --install writes the file from the stack outputs and (re)starts the service; --uninstall
 // stops it and removes the file; --status shows the service manager's view and whether each lane
 // answers /healthz through its tunnel (exit 1 when it does not run or a lane does not answer).
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { Command } from "commander";
 import { sshArgs } from "../../../lib/commands/ssh";
 import { sshTargetFromDockerHost } from "../../hemma/ssh";
-import { OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
-import { OpsError } from "../../tool/error";
+import { launchdPlist, plistPath, type ServiceForward, type ServiceSpec, systemdUnit, unitPath } from "../../plan/tunnelServiceFiles";
+import { managerCommands, type Platform, parseLaunchctlPrint, parseSystemdShow, type ServiceState } from "../../plan/tunnelServiceManager";
 import { PulumiCli } from "../../pulumi/cli";
-import { runCommand, tail, which } from "../../tool/runCommand";
 import { parseOpsConfig } from "../../pulumi/stackConfig";
-import { getHealthz, profileOf } from "./portProbe";
-import { launchdPlist, plistPath, ServiceForward, ServiceSpec, systemdUnit, unitPath } from "../../plan/tunnelServiceFiles";
-import { managerCommands, parseLaunchctlPrint, parseSystemdShow, Platform, ServiceState } from "../../plan/tunnelServiceManager";
+import { type OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
+import { OpsError } from "../../tool/error";
+import { runCommand, tail, which } from "../../tool/runCommand";
 import { parseCommandFlags } from "../../tool/shell";
+import { getHealthz, profileOf } from "./portProbe";
 
 export interface ServiceDeps {
   platform: NodeJS.Platform;
@@ -56,7 +57,11 @@ function homeOf(ctx: OpsContext): string {
 
 async function manager(ctx: OpsContext, words: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = which(words[0], ctx.env);
-  if (!bin) throw new OpsError(`${words[0]} was not found on PATH`, words[0] === "systemctl" ? "the tunnel service needs a systemd user session; use `npm run tunnel -- --detach` without one" : "run this on macOS");
+  if (!bin)
+    throw new OpsError(
+      `${words[0]} was not found on PATH`,
+      words[0] === "systemctl" ? "the tunnel service needs a systemd user session; use `npm run tunnel -- --detach` without one" : "run this on macOS",
+    );
   return runCommand(bin, words.slice(1), { env: ctx.env });
 }
 
@@ -67,7 +72,12 @@ async function serviceSpec(ctx: OpsContext): Promise<ServiceSpec> {
   const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  const forwards: ServiceForward[] = Object.entries(outputs.lanes).map(([lane, o]) => ({ lane, localPort: o.localPort, remoteHost: new URL(o.url).hostname.replace(/^\[|\]$/g, ""), remotePort: o.hostPort }));
+  const forwards: ServiceForward[] = Object.entries(outputs.lanes).map(([lane, o]) => ({
+    lane,
+    localPort: o.localPort,
+    remoteHost: new URL(o.url).hostname.replace(/^\[|\]$/g, ""),
+    remotePort: o.hostPort,
+  }));
   if (forwards.length === 0) throw new OpsError(`the ${ctx.stack} stack has no deployed lanes to tunnel to`, "deploy first (`npm run deploy`)");
   const base = sshArgs(target);
   return { stack: ctx.stack, sshBinary: ssh, sshTargetArgs: base.slice(0, -1), destination: target.destination, forwards };
@@ -83,12 +93,19 @@ async function install(ctx: OpsContext, platform: Platform, uid: number): Promis
   if (platform === "darwin") for (const c of cmds.unload) await manager(ctx, c);
   for (const c of cmds.install) {
     const res = await manager(ctx, c);
-    if (res.code !== 0) throw new OpsError(`\`${c.join(" ")}\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`, `the service file is at ${file}; fix the error and re-run \`npm run tunnel -- --install\``);
+    if (res.code !== 0)
+      throw new OpsError(
+        `\`${c.join(" ")}\` failed with exit code ${res.code}:\n    ${tail(res.stderr || res.stdout)}`,
+        `the service file is at ${file}; fix the error and re-run \`npm run tunnel -- --install\``,
+      );
   }
   ctx.out(`Installed ${file} and started it; it keeps these tunnels up:`);
-  spec.forwards.forEach((f) => ctx.out(`  ${f.lane.padEnd(5)} http://127.0.0.1:${f.localPort} -> Hemma ${f.remoteHost}:${f.remotePort}`));
+  spec.forwards.forEach((f) => {
+    ctx.out(`  ${f.lane.padEnd(5)} http://127.0.0.1:${f.localPort} -> Hemma ${f.remoteHost}:${f.remotePort}`);
+  });
   ctx.out("ssh runs with BatchMode (your key must work without a prompt: ssh-agent or an unencrypted key) and restarts after sleep or network loss.");
-  if (platform === "linux") ctx.out("It runs while you are logged in; `loginctl enable-linger` keeps it up without a session. Check it with `npm run tunnel -- --status`.");
+  if (platform === "linux")
+    ctx.out("It runs while you are logged in; `loginctl enable-linger` keeps it up without a session. Check it with `npm run tunnel -- --status`.");
   return 0;
 }
 
@@ -114,28 +131,41 @@ async function status(ctx: OpsContext, platform: Platform, uid: number): Promise
   const cmds = managerCommands(platform, ctx.stack, file, uid);
   const res = await manager(ctx, cmds.status);
   const state: ServiceState = platform === "linux" ? parseSystemdShow(res.stdout) : parseLaunchctlPrint(res.code, res.stdout);
-  ctx.out(`Tunnel service ${file}: ${state.running ? "running" : "NOT running"}, ${state.detail}${state.pid ? `, pid ${state.pid}` : ""}${state.restarts !== undefined ? `, ${state.restarts} restart(s)` : ""}${state.since ? `, since ${state.since}` : ""}`);
+  ctx.out(
+    `Tunnel service ${file}: ${state.running ? "running" : "NOT running"}, ${state.detail}${state.pid ? `, pid ${state.pid}` : ""}${state.restarts !== undefined ? `, ${state.restarts} restart(s)` : ""}${state.since ? `, since ${state.since}` : ""}`,
+  );
   const forwards = [...fs.readFileSync(file, "utf8").matchAll(/127\.0\.0\.1:(\d+):[^\s"<]+/g)].map((m) => Number(m[1]));
   let answering = true;
   for (const port of forwards) {
     const res = await getHealthz(port, 2000);
     const seen = "status" in res ? profileOf(res.body) : {};
-    if ("status" in res && res.status === 200 && seen.profile) ctx.out(`  127.0.0.1:${port}  answers as the ${seen.profile} lane (revision ${seen.revision ?? "unknown"})`);
+    if ("status" in res && res.status === 200 && seen.profile)
+      ctx.out(`  127.0.0.1:${port}  answers as the ${seen.profile} lane (revision ${seen.revision ?? "unknown"})`);
     else {
       answering = false;
       ctx.out(`  127.0.0.1:${port}  does not answer /healthz (${"status" in res ? `HTTP ${res.status}` : res.error})`);
     }
   }
-  if (!state.running) ctx.out(platform === "linux" ? "See why with `journalctl --user -u sir-convert-a-lot-tunnel-" + ctx.stack + " -n 50`." : "See why in ~/Library/Logs/sir-convert-a-lot-tunnel-" + ctx.stack + ".log.");
+  if (!state.running)
+    ctx.out(
+      platform === "linux"
+        ? `See why with \`journalctl --user -u sir-convert-a-lot-tunnel-${ctx.stack} -n 50\`.`
+        : `See why in ~/Library/Logs/sir-convert-a-lot-tunnel-${ctx.stack}.log.`,
+    );
   return state.running && answering ? 0 : 1;
 }
 
-export async function serviceMain(argv: string[], ctx: OpsContext, deps: ServiceDeps = { platform: process.platform, uid: process.getuid?.() ?? 0 }): Promise<number> {
+export async function serviceMain(
+  argv: string[],
+  ctx: OpsContext,
+  deps: ServiceDeps = { platform: process.platform, uid: process.getuid?.() ?? 0 },
+): Promise<number> {
   const parsed = parseCommandFlags<ServiceFlags>(program(), argv, ctx);
   if (parsed.kind === "help") return 0;
   const f = parsed.options;
   const chosen = [f.install && "--install", f.uninstall && "--uninstall", f.status && "--status"].filter(Boolean);
-  if (chosen.length !== 1) throw new OpsError(`give exactly one of --install, --uninstall, --status (got ${chosen.join(", ") || "none"})`, "see `npm run tunnel -- --help`", 2);
+  if (chosen.length !== 1)
+    throw new OpsError(`give exactly one of --install, --uninstall, --status (got ${chosen.join(", ") || "none"})`, "see `npm run tunnel -- --help`", 2);
   const platform = platformOf(deps.platform);
   const runCtx = { ...ctx, stack: f.stack ?? ctx.stack };
   if (f.install) return install(runCtx, platform, deps.uid);

@@ -2,23 +2,21 @@
 // current stack outputs, changing nothing. Runs the verifier CLI (verify/cli.ts) once per deployed
 // lane, concurrently, with the API key passed in the environment (never on the command line).
 // Flags: --lane <name> (repeatable), --checks <list>, --evidence-dir <dir>, --timeout-seconds <n>, --stack <name>.
-import * as fs from "fs";
-import * as path from "path";
-import { isSshUrl } from "../../hemma/ssh";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sshArgs } from "../../../lib/commands/ssh";
 import { API_KEY_ENV, dataDirFor } from "../../../lib/serviceContract";
 import { verifierCliArgs } from "../../../verify/invocation";
 import { Redactor } from "../../../verify/redact";
-import { OpsContext, processContext, PROJECT_NAMESPACE } from "../../tool/context";
-import { OpsError } from "../../tool/error";
-import { parseToolArgs, runTool, STACK_FLAG, ToolSpec, usageError } from "../../tool/shell";
 import { CHECK_NAMES } from "../../../verify/types";
+import { isSshUrl, sshTargetFromDockerHost } from "../../hemma/ssh";
 import { PulumiCli, requirePassphrase } from "../../pulumi/cli";
-import { StackOutputs } from "../../pulumi/schemas";
+import type { StackOutputs } from "../../pulumi/schemas";
+import { type OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
+import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../../tool/context";
+import { OpsError } from "../../tool/error";
 import { runCommand, which } from "../../tool/runCommand";
-import { sshArgs } from "../../../lib/commands/ssh";
-import { sshTargetFromDockerHost } from "../../hemma/ssh";
-import { OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
-
+import { parseToolArgs, runTool, STACK_FLAG, type ToolSpec, usageError } from "../../tool/shell";
 
 export interface VerifyStackOptions {
   lanes?: string[];
@@ -39,7 +37,12 @@ export const VERIFY_STACK_SPEC: ToolSpec = {
   name: "npm run verify --",
   summary: "Re-run the post-deploy verification against every deployed lane of the stack (changes nothing).",
   flags: [
-    { flags: "--lane <name>", description: "only this lane (prod or eval; repeat for both; default every deployed lane)", repeatable: true, choices: ["prod", "eval"] },
+    {
+      flags: "--lane <name>",
+      description: "only this lane (prod or eval; repeat for both; default every deployed lane)",
+      repeatable: true,
+      choices: ["prod", "eval"],
+    },
     { flags: "--checks <list>", description: `comma-separated checks to run (${CHECK_NAMES.join(",")}; default all)` },
     { flags: "--evidence-dir <dir>", description: "base folder for the evidence, one subfolder per lane (default .verification/on-demand/<UTC time>)" },
     { flags: "--timeout-seconds <n>", description: "deadline per lane in seconds (default config verification.timeoutSeconds)" },
@@ -56,7 +59,11 @@ export function parseVerifyStackArgs(argv: string[]): VerifyStackOptions {
   if (values.checks !== undefined) {
     const names = values.checks.split(",").map((c) => c.trim());
     const unknown = names.filter((c) => !(CHECK_NAMES as readonly string[]).includes(c));
-    if (unknown.length > 0) throw usageError(`--checks: unknown check(s) ${unknown.map((c) => c || "(empty)").join(", ")}; the checks are ${CHECK_NAMES.join(", ")}`, VERIFY_STACK_SPEC);
+    if (unknown.length > 0)
+      throw usageError(
+        `--checks: unknown check(s) ${unknown.map((c) => c || "(empty)").join(", ")}; the checks are ${CHECK_NAMES.join(", ")}`,
+        VERIFY_STACK_SPEC,
+      );
   }
   return { lanes: values.lane, checks: values.checks, evidenceDir: values.evidenceDir, timeoutSeconds: values.timeoutSeconds, stack: values.stack };
 }
@@ -129,13 +136,18 @@ export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, dep
   const outputs = await pulumi.outputs(true, "verify");
   const apiKey = outputs.apiKey;
   if (!apiKey || apiKey === "[secret]") {
-    throw new OpsError("the stack outputs carry no API key", "deploy the stack with `npm run deploy` (the program exports apiKey), and set PULUMI_CONFIG_PASSPHRASE(_FILE) so --show-secrets can decrypt it");
+    throw new OpsError(
+      "the stack outputs carry no API key",
+      "deploy the stack with `npm run deploy` (the program exports apiKey), and set PULUMI_CONFIG_PASSPHRASE(_FILE) so --show-secrets can decrypt it",
+    );
   }
   const lanes = opts.lanes ?? Object.keys(outputs.lanes);
   const missing = lanes.filter((l) => !outputs.lanes[l]);
   if (lanes.length === 0 || missing.length > 0) {
     throw new OpsError(
-      lanes.length === 0 ? "the stack outputs list no lanes to verify" : `lane(s) ${missing.join(", ")} are not deployed (deployed: ${Object.keys(outputs.lanes).join(", ")})`,
+      lanes.length === 0
+        ? "the stack outputs list no lanes to verify"
+        : `lane(s) ${missing.join(", ")} are not deployed (deployed: ${Object.keys(outputs.lanes).join(", ")})`,
       "deploy with the lane enabled, or pass --lane with a deployed lane",
     );
   }

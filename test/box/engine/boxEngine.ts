@@ -140,7 +140,13 @@ export async function up(req: UpRequest): Promise<UpResult> {
     if (failure !== undefined && inFlight === 0) stopped();
   };
 
-  const step = async (urn: string, type: string, name: string, inputs: Record<string, unknown>, deleteBeforeReplace: boolean): Promise<{ id?: string; state: Record<string, unknown> }> => {
+  const step = async (
+    urn: string,
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    deleteBeforeReplace: boolean,
+  ): Promise<{ id?: string; state: Record<string, unknown> }> => {
     inFlight++;
     try {
       return await doStep(urn, type, name, inputs, deleteBeforeReplace);
@@ -150,7 +156,13 @@ export async function up(req: UpRequest): Promise<UpResult> {
     }
   };
 
-  const doStep = async (urn: string, type: string, name: string, inputs: Record<string, unknown>, deleteBeforeReplace: boolean): Promise<{ id?: string; state: Record<string, unknown> }> => {
+  const doStep = async (
+    urn: string,
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    deleteBeforeReplace: boolean,
+  ): Promise<{ id?: string; state: Record<string, unknown> }> => {
     seen.add(urn);
     const prior = old.get(urn);
     const digest = digestOf(inputs);
@@ -167,7 +179,9 @@ export async function up(req: UpRequest): Promise<UpResult> {
       switch (type) {
         case IMAGE: {
           const tag = String(inputs.name);
-          const build = inputs.build as { context: string; dockerfile?: string; buildArgs?: Record<string, string>; labels?: Record<string, string> } | undefined;
+          const build = inputs.build as
+            | { context: string; dockerfile?: string; buildArgs?: Record<string, string>; labels?: Record<string, string> }
+            | undefined;
           let id = await imageIdOf(req.docker, tag);
           if (prior && req.state.digests[urn] === digest && id === prior.outputs.imageId) {
             keep(urn, prior, digest, "same");
@@ -176,7 +190,15 @@ export async function up(req: UpRequest): Promise<UpResult> {
           req.log(`    ${label} ${kind === "create" ? "creating" : "replacing"} (${t()})`);
           if (!id && build) {
             req.log(`    ${label} building ${tag} on the box (${t()})`);
-            id = (await buildImage(req.docker, build.context, { tag, dockerfile: build.dockerfile ?? "Dockerfile", buildArgs: build.buildArgs ?? {}, labels: build.labels ?? {}, timeoutMs: 15 * 60_000 })).id;
+            id = (
+              await buildImage(req.docker, build.context, {
+                tag,
+                dockerfile: build.dockerfile ?? "Dockerfile",
+                buildArgs: build.buildArgs ?? {},
+                labels: build.labels ?? {},
+                timeoutMs: 15 * 60_000,
+              })
+            ).id;
           }
           if (!id) throw new Error(`Unable to read Docker image into resource: unable to pull image ${tag}: no registry here and no build block`);
           const outputs = { ...inputs, imageId: id, repoDigest: "" };
@@ -185,7 +207,12 @@ export async function up(req: UpRequest): Promise<UpResult> {
           return { id, state: outputs };
         }
         case VOLUME: {
-          await req.docker.json("POST", "/volumes/create", { body: { Name: inputs.name, Labels: Object.fromEntries(((inputs.labels as Array<{ label: string; value: string }>) ?? []).map((l) => [l.label, l.value])) } });
+          await req.docker.json("POST", "/volumes/create", {
+            body: {
+              Name: inputs.name,
+              Labels: Object.fromEntries(((inputs.labels as Array<{ label: string; value: string }>) ?? []).map((l) => [l.label, l.value])),
+            },
+          });
           const outputs = { ...inputs, mountpoint: "" };
           keep(urn, { urn, type, id: String(inputs.name), inputs, outputs }, digest, kind);
           return { id: String(inputs.name), state: outputs };
@@ -203,7 +230,9 @@ export async function up(req: UpRequest): Promise<UpResult> {
           if (prior?.id && !deleteBeforeReplace) await req.docker.request("DELETE", `/containers/${prior.id}`, { query: { force: true, v: false } });
           const outputs = { ...inputs, id: created.id, exitCode: null };
           keep(urn, { urn, type, id: created.id, inputs: forState(type, inputs), outputs }, digest, kind);
-          req.log(`    ${label} ${kind === "create" ? "created" : "created replacement"} (${t()}; healthy after ${((created.healthyAfterMs ?? 0) / 1000).toFixed(1)} s)`);
+          req.log(
+            `    ${label} ${kind === "create" ? "created" : "created replacement"} (${t()}; healthy after ${((created.healthyAfterMs ?? 0) / 1000).toFixed(1)} s)`,
+          );
           return { id: created.id, state: outputs };
         }
         case COMMAND: {
@@ -213,7 +242,12 @@ export async function up(req: UpRequest): Promise<UpResult> {
           if (script) {
             const run = await runShell(script, (inputs.environment as Record<string, string>) ?? {}, req.programDir);
             if (run.code !== 0) {
-              const tail = run.output.trim().split("\n").slice(-25).map((l) => `        ${l}`).join("\n");
+              const tail = run.output
+                .trim()
+                .split("\n")
+                .slice(-25)
+                .map((l) => `        ${l}`)
+                .join("\n");
               throw new Error(`exit status ${run.code}: running ${name}'s create:\n${tail}`);
             }
             stdout = run.output;
@@ -229,7 +263,12 @@ export async function up(req: UpRequest): Promise<UpResult> {
           throw new Error("the box engine keeps no secret values in its state: set config apiKey (a secret) instead of a generated key");
         default: {
           // providers and components: nothing to do on the box
-          keep(urn, { urn, type, id: prior?.id ?? (type.startsWith("pulumi:providers:") ? randomBytes(8).toString("hex") : undefined), inputs, outputs: inputs }, digest, prior ? "same" : "create");
+          keep(
+            urn,
+            { urn, type, id: prior?.id ?? (type.startsWith("pulumi:providers:") ? randomBytes(8).toString("hex") : undefined), inputs, outputs: inputs },
+            digest,
+            prior ? "same" : "create",
+          );
           return { id: next.get(urn)!.id, state: inputs };
         }
       }

@@ -28,7 +28,12 @@ async function main(argv: string[]): Promise<number> {
     if (argv[i] === "--stack") stack = argv[++i]!;
     else if (argv[i] === "--target") targets.push(argv[++i]!);
   }
-  const fake = JSON.parse(readFileSync(statePath, "utf8")) as { config?: Record<string, ConfigValue>; engine?: EngineState; export?: unknown; outputs?: unknown };
+  const fake = JSON.parse(readFileSync(statePath, "utf8")) as {
+    config?: Record<string, ConfigValue>;
+    engine?: EngineState;
+    export?: unknown;
+    outputs?: unknown;
+  };
   const config: Record<string, string> = {};
   const secretConfigKeys: string[] = [];
   for (const [k, v] of Object.entries(fake.config ?? {})) {
@@ -57,13 +62,25 @@ async function main(argv: string[]): Promise<number> {
   });
   const now = JSON.parse(readFileSync(statePath, "utf8")) as Record<string, unknown>;
   now.engine = result.state;
-  now.export = { version: 3, deployment: { manifest: { time: new Date().toISOString(), magic: "box-engine", version: "v3" }, resources: result.state.resources } };
+  now.export = {
+    version: 3,
+    deployment: { manifest: { time: new Date().toISOString(), magic: "box-engine", version: "v3" }, resources: result.state.resources },
+  };
   if (result.ok) now.outputs = result.outputs;
   writeFileSync(statePath, JSON.stringify(now, null, 2));
   if (process.env.BOX_ENGINE_TRACE) {
-    require("node:fs").appendFileSync(process.env.BOX_ENGINE_TRACE, JSON.stringify({ ok: result.ok, error: result.error, containers: result.state.resources.filter((r) => r.type.endsWith("Container")).map((r) => [r.urn, r.id]) }) + "\n");
+    require("node:fs").appendFileSync(
+      process.env.BOX_ENGINE_TRACE,
+      `${JSON.stringify({
+        ok: result.ok,
+        error: result.error,
+        containers: result.state.resources.filter((r) => r.type.endsWith("Container")).map((r) => [r.urn, r.id]),
+      })}\n`,
+    );
   }
-  const summary = Object.entries(result.changes).map(([k, n]) => `${n} ${k}`).join(", ");
+  const summary = Object.entries(result.changes)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
   log(`Resources: ${summary}`);
   log(`Duration: ${Math.round((Date.now() - started) / 1000)}s`);
   if (!result.ok) {

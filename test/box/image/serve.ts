@@ -14,12 +14,7 @@ const FALLBACK_KEY = "dev-only-key";
 
 function dieAtImport(module: string, error: string): never {
   process.stderr.write(
-    [
-      "Traceback (most recent call last):",
-      `  File "/app/scripts/sir_convert_a_lot/${module}.py", line 1, in <module>`,
-      error,
-      "",
-    ].join("\n"),
+    ["Traceback (most recent call last):", `  File "/app/scripts/sir_convert_a_lot/${module}.py", line 1, in <module>`, error, ""].join("\n"),
   );
   process.exit(1);
 }

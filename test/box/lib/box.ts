@@ -38,7 +38,8 @@ function readEnvFile(file: string): Record<string, string> {
 export function boxOrReason(): Box | string {
   if (existsSync(BOX_UNAVAILABLE_FILE)) return readFileSync(BOX_UNAVAILABLE_FILE, "utf8").trim();
   const file = path.join(BOX_STATE, "box.env");
-  if (!existsSync(file)) return `the box is not up (${file} missing): run \`bash test/box/box.sh up\` as root, or run the box suites through jest (its global setup brings the box up)`;
+  if (!existsSync(file))
+    return `the box is not up (${file} missing): run \`bash test/box/box.sh up\` as root, or run the box suites through jest (its global setup brings the box up)`;
   const env = readEnvFile(file);
   const sshOptions = [
     `IdentityFile=${env.BOX_SSH_KEY}`,

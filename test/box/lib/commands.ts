@@ -2,8 +2,9 @@
 // (provider/pkg/provider/local/commandController.go, util: `/bin/sh -c <create>` in the program
 // directory with the provider's environment plus `environment`): per lane `health` first, then
 // `gpu` and `smoke` side by side (both depend only on health), lanes in parallel.
-import { runCaptured } from "../../harness/runCaptured";
+
 import type { RecordedResource } from "../../../gate/mockRun";
+import { runCaptured } from "../../harness/runCaptured";
 import { PROGRAM_DIR, type StackRun } from "../../harness/stack";
 
 export interface CommandRun {

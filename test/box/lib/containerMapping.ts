@@ -69,7 +69,8 @@ export function containerCreateBody(c: RecordedContainer, apiVersion: string): R
   for (const p of c.ports ?? []) {
     const key = `${p.internal}/${p.protocol ?? "tcp"}`;
     exposed[key] = {};
-    (bindings[key] ??= []).push({ HostIp: p.ip ?? "0.0.0.0", HostPort: p.external !== undefined ? String(p.external) : "" });
+    bindings[key] ??= [];
+    bindings[key].push({ HostIp: p.ip ?? "0.0.0.0", HostPort: p.external !== undefined ? String(p.external) : "" });
   }
   const volumes: Record<string, object> = {};
   const binds: string[] = [];
@@ -119,7 +120,11 @@ export function containerCreateBody(c: RecordedContainer, apiVersion: string): R
       ...(Object.keys(bindings).length > 0 ? { PortBindings: bindings } : {}),
       ...(binds.length > 0 ? { Binds: binds } : {}),
       ...(volumesFrom.length > 0 ? { VolumesFrom: volumesFrom } : {}),
-      Devices: (c.devices ?? []).map((d) => ({ PathOnHost: d.hostPath, PathInContainer: d.containerPath || d.hostPath, CgroupPermissions: d.permissions ?? "rwm" })),
+      Devices: (c.devices ?? []).map((d) => ({
+        PathOnHost: d.hostPath,
+        PathInContainer: d.containerPath || d.hostPath,
+        CgroupPermissions: d.permissions ?? "rwm",
+      })),
       ...(c.groupAdds && c.groupAdds.length > 0 ? { GroupAdd: c.groupAdds } : {}),
       Init: c.init ?? false,
     },

@@ -79,11 +79,7 @@ export class EngineApi {
       return { socket, close: () => socket.destroy() };
     }
     const target = parseSshUrl(this.transport.dockerHost);
-    const args = [
-      "-o", "BatchMode=yes",
-      ...sshArgs(target, sshOptionArgs(this.transport.sshOptions)),
-      "docker", "system", "dial-stdio",
-    ];
+    const args = ["-o", "BatchMode=yes", ...sshArgs(target, sshOptionArgs(this.transport.sshOptions)), "docker", "system", "dial-stdio"];
     const child = spawn("ssh", args, { stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));

@@ -5,9 +5,10 @@
 // (test/box/image: Dockerfile, pdm and torch stand-ins; the emulator transpiled to plain node with
 // zod beside it) and hashed: the hash is the image's revision (40 hex, the tag), so an unchanged
 // context is never rebuilt.
-import { createHash } from "node:crypto";
+
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import ts from "typescript";
@@ -55,7 +56,10 @@ export async function buildImage(api: EngineApi, contextDir: string, req: BuildR
     contentType: "application/x-tar",
     timeoutMs: req.timeoutMs ?? 300_000,
   });
-  const lines = res.body.toString("utf8").split("\n").filter((l) => l.trim() !== "");
+  const lines = res.body
+    .toString("utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "");
   const errors = lines.flatMap((l) => {
     try {
       const m = JSON.parse(l) as { error?: string };

@@ -4,7 +4,7 @@
 // <box state>/image.json for the suites.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { imageLabels, torchBuildArgs, type TorchPins } from "../../../components/runtimeImage";
+import { imageLabels, type TorchPins, torchBuildArgs } from "../../../components/runtimeImage";
 import { readStackFile } from "../../../gate/mockRun";
 import { configObject } from "../../../lib/config/schema";
 import type { Box } from "./box";

@@ -5,9 +5,9 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import type { RecordedResource } from "../../../gate/mockRun";
-import { committedConfig, type StackRun, type StackRunOptions, NS, PROGRAM_DIR } from "../../harness/stack";
+import { committedConfig, NS, PROGRAM_DIR, type StackRun, type StackRunOptions } from "../../harness/stack";
 import type { Box } from "./box";
-import { type CreatedContainer, type RecordedContainer, createContainer, removeContainer } from "./containerMapping";
+import { type CreatedContainer, createContainer, type RecordedContainer, removeContainer } from "./containerMapping";
 import type { EngineApi } from "./engineApi";
 import type { BoxImage } from "./runtimeImage";
 
@@ -51,7 +51,10 @@ export function pulumiConfigJson(raw: Record<string, string>): Record<string, { 
 export function writeBoxStackFile(stack: string, config: Record<string, { value?: string; objectValue?: unknown }>): string {
   const file = path.join(PROGRAM_DIR, `Pulumi.${stack}.yaml`);
   const sshOpts = (config[`${NS}:sshOpts`]?.objectValue as string[] | undefined) ?? [];
-  writeFileSync(file, `config:\n  ${NS}:dockerHost: ${JSON.stringify(config[`${NS}:dockerHost`]?.value)}\n  ${NS}:sshOpts:\n${sshOpts.map((o) => `    - ${JSON.stringify(o)}`).join("\n")}\n`);
+  writeFileSync(
+    file,
+    `config:\n  ${NS}:dockerHost: ${JSON.stringify(config[`${NS}:dockerHost`]?.value)}\n  ${NS}:sshOpts:\n${sshOpts.map((o) => `    - ${JSON.stringify(o)}`).join("\n")}\n`,
+  );
   return file;
 }
 
@@ -75,7 +78,9 @@ export async function ensureVolumes(api: EngineApi, run: StackRun): Promise<stri
   const names: string[] = [];
   for (const v of run.ofType(VOLUME)) {
     const inputs = run.plain(v) as { name: string; labels?: Array<{ label: string; value: string }> };
-    await api.json("POST", "/volumes/create", { body: { Name: inputs.name, Labels: Object.fromEntries((inputs.labels ?? []).map((l) => [l.label, l.value])) } });
+    await api.json("POST", "/volumes/create", {
+      body: { Name: inputs.name, Labels: Object.fromEntries((inputs.labels ?? []).map((l) => [l.label, l.value])) },
+    });
     names.push(inputs.name);
   }
   return names;
@@ -100,7 +105,9 @@ export async function removeLanes(api: EngineApi, names: string[], volumes: stri
 
 /** Runs a command in a container through the exec API; stdout and stderr together. */
 export async function execIn(api: EngineApi, container: string, cmd: string[]): Promise<{ exitCode: number; output: string }> {
-  const { Id } = await api.json<{ Id: string }>("POST", `/containers/${encodeURIComponent(container)}/exec`, { body: { Cmd: cmd, AttachStdout: true, AttachStderr: true } });
+  const { Id } = await api.json<{ Id: string }>("POST", `/containers/${encodeURIComponent(container)}/exec`, {
+    body: { Cmd: cmd, AttachStdout: true, AttachStderr: true },
+  });
   const res = await api.request("POST", `/exec/${Id}/start`, { body: { Detach: false, Tty: false } });
   // multiplexed stream: 8-byte header (stream, 0, 0, 0, size uint32 BE), then the payload
   const out: Buffer[] = [];
