@@ -68,16 +68,6 @@ async function main(argv: string[]): Promise<number> {
   };
   if (result.ok) now.outputs = result.outputs;
   writeFileSync(statePath, JSON.stringify(now, null, 2));
-  if (process.env.BOX_ENGINE_TRACE) {
-    require("node:fs").appendFileSync(
-      process.env.BOX_ENGINE_TRACE,
-      `${JSON.stringify({
-        ok: result.ok,
-        error: result.error,
-        containers: result.state.resources.filter((r) => r.type.endsWith("Container")).map((r) => [r.urn, r.id]),
-      })}\n`,
-    );
-  }
   const summary = Object.entries(result.changes)
     .map(([k, n]) => `${n} ${k}`)
     .join(", ");
