@@ -13,15 +13,16 @@ import { deployOrder } from "../../components/canaryOrder";
 import { policyPackArgs } from "../../gate/policyPackArgs";
 import { imageRemove } from "../../lib/commands/docker";
 import { checkDaemonLogOpts } from "../../lib/daemonLogOpts";
-import { dockerCommandLine, dockerExecFor, inspectImage, REVISION_LABEL } from "../hemma/docker";
+import { dockerCommandLine, inspectImage, REVISION_LABEL } from "../hemma/docker";
 import { withHemmaLock } from "../hemma/lock";
 import { labelDisagrees } from "../plan/imageLabel";
 import { describeLock, stackLocks } from "../pulumi/backendLock";
-import { PulumiCli, requirePassphrase } from "../pulumi/cli";
-import { parseOpsConfig, sourceDir } from "../pulumi/stackConfig";
+import { type PulumiCli, requirePassphrase } from "../pulumi/cli";
+import { sourceDir } from "../pulumi/stackConfig";
 import { refuseIfPending } from "../pulumi/stackPending";
 import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { LOCK_WAIT_FLAG, lockWaitSeconds, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec } from "../tool/shell";
 import { checkoutHead } from "../tool/sourceCheckout";
 import { recoverFailedDeploy, watchInterrupts } from "./deploy/autoRollback";
@@ -69,14 +70,15 @@ export function parseDeployArgs(argv: string[]): DeployOptions {
 export async function deploy(opts: DeployOptions, ctx: OpsContext): Promise<number> {
   const ns = PROJECT_NAMESPACE;
   requirePassphrase(ctx);
-  const pulumi = new PulumiCli(ctx);
+  const run = new ToolRun(ctx);
+  const { pulumi } = run;
   await pulumi.requireStack();
   if (!opts.preview) refuseIfPending(await pulumi.stackExport(), ctx.stack, "a deploy");
-  const cfg = parseOpsConfig(await pulumi.config(), ns);
+  const cfg = await run.config();
   const dir = sourceDir(cfg, ctx.projectDir);
   const head = await checkoutHead(dir, ctx);
   const tag = `${cfg.image.name}:${head}`;
-  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const docker = await run.docker();
   const found = await inspectImage(docker, tag);
   const wrong = found && labelDisagrees(head, found);
   if (found && wrong) {

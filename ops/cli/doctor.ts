@@ -3,16 +3,17 @@
 // and the service checkout; on Hemma (one ssh round trip, no prompt, known host key) docker and its
 // engine API version, the GPU device nodes and gpu.groups, rocm-smi, free disk, the lanes' host
 // ports. Exits 1 when any item fails. `--json` prints the items.
+
 import { Command } from "commander";
 import { doctorScript } from "../hemma/doctorProbe";
 import { splitSections } from "../hemma/remoteShell";
 import { isSshUrl, sshTargetFromDockerHost } from "../hemma/ssh";
 import { doctorSshArgv, sshFailureItem } from "../hemma/sshReach";
 import { type DoctorItem, diskItem, dockerItem, gpuItems, portItems, rocmItem } from "../plan/doctorChecks";
-import { PulumiCli } from "../pulumi/cli";
 import { type OpsConfig, parseOpsConfig } from "../pulumi/stackConfig";
 import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
 import { describeError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { runCommand, which } from "../tool/runCommand";
 import { parseCommandFlags, runAsScript, runTool } from "../tool/shell";
 import { checkoutItem, passphraseItem, pulumiItem, sshClientItem } from "./doctor/localChecks";
@@ -38,7 +39,7 @@ async function readConfig(ctx: OpsContext, pulumiOk: boolean): Promise<{ cfg: Op
       item: { name, ok: false, detail: "not read (no pulumi CLI); checking against the defaults", fix: "fix the pinned pulumi CLI item first" },
     };
   try {
-    const cfg = parseOpsConfig(await new PulumiCli(ctx).config(), PROJECT_NAMESPACE);
+    const cfg = await new ToolRun(ctx).config();
     return { cfg, item: { name, ok: true, detail: `stack ${ctx.stack} parsed (dockerHost ${cfg.dockerHost})` } };
   } catch (err) {
     return {

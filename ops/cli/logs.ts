@@ -1,15 +1,14 @@
 // `npm run logs -- --lane prod [--follow] [--since 10m] [--tail N]`: the lane's container logs from
 // Hemma over SSH (one `docker logs` there). Without --since or --tail it shows the last 200 lines.
 // --follow keeps streaming until Ctrl-C.
+
 import { Command, Option } from "commander";
 import { LANES } from "../../lib/config/schema";
 import { type LogsOptions, logsScript, SINCE_PATTERN } from "../hemma/logsCommand";
 import { lineSink, runOnHemma } from "../hemma/remoteShell";
-import { sshTargetFromDockerHost } from "../hemma/ssh";
-import { PulumiCli } from "../pulumi/cli";
-import { parseOpsConfig } from "../pulumi/stackConfig";
-import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { type OpsContext, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { tail as lastLines } from "../tool/runCommand";
 import { parseCommandFlags, runAsScript, runTool, wholeNumber } from "../tool/shell";
 
@@ -50,12 +49,12 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
     if (parsed.kind === "help") return 0;
     const flags = parsed.options;
     const opts = logsOptions(flags);
-    const pulumi = new PulumiCli({ ...ctx, stack: flags.stack ?? ctx.stack });
-    const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
+    const run = new ToolRun({ ...ctx, stack: flags.stack ?? ctx.stack });
+    const cfg = await run.config();
     const lane = cfg.lanes[flags.lane];
     if (!lane.enabled)
       throw new OpsError(`the ${flags.lane} lane is disabled in config (lanes.${flags.lane}.enabled=false)`, "choose a deployed lane with --lane");
-    const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+    const target = await run.hemma();
     // docker replays the container's stdout on stdout and its stderr on stderr; both stream as they come.
     const out = lineSink(ctx.out);
     const err = lineSink(ctx.err);

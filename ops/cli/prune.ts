@@ -4,15 +4,15 @@
 // run is honoured however it is given: `-- --dry-run`, or `npm run prune --dry-run`, where npm
 // swallows the flag and sets npm_config_dry_run=true instead. Refuses when the history holds no
 // deployed revision (it would keep nothing). Flags: --dry-run, --yes, --keep <n>, --stack <name>.
-import { dockerExecFor, inspectImagesById, listContainers, listImages, removeImage } from "../hemma/docker";
+
+import { inspectImagesById, listContainers, listImages, removeImage } from "../hemma/docker";
 import { withHemmaLock } from "../hemma/lock";
 import { isGoodDeploy, toRecords } from "../plan/historyRecords";
 import { planPrune, revisionsToKeep } from "../plan/prune";
-import { PulumiCli } from "../pulumi/cli";
 import { fetchAllHistory } from "../pulumi/historyFetch";
-import { parseOpsConfig } from "../pulumi/stackConfig";
 import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
 import { describeError, OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 
 export interface PruneOptions {
@@ -53,8 +53,9 @@ export function parsePruneArgs(argv: string[]): PruneOptions {
 }
 
 export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number> {
-  const pulumi = new PulumiCli(ctx);
-  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
+  const run = new ToolRun(ctx);
+  const { pulumi } = run;
+  const cfg = await run.config();
   const n = opts.keep ?? cfg.image.keepRevisions;
   const records = toRecords(await fetchAllHistory(pulumi), PROJECT_NAMESPACE);
   if (!records.some(isGoodDeploy)) {
@@ -65,7 +66,7 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
   }
   const keep = revisionsToKeep(records, cfg.revision, n);
 
-  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const docker = await run.docker();
   const [images, containers] = [await listImages(docker, cfg.image.name), await listContainers(docker)];
   const labels = await inspectImagesById(docker, [...new Set(images.map((i) => i.ID))]);
   const plan = planPrune(images, containers, keep, labels);

@@ -2,20 +2,22 @@
 // with the config recorded for that update (every key of this project; secrets stay as they are),
 // reusing its image on Hemma when it is still there (no rebuild) and rebuilding only when it is
 // gone. Flags: --to <sha> | --steps <n>, --yes, --dry-run, --stack <name>.
+
 import { imageRemove } from "../../lib/commands/docker";
-import { dockerCommandLine, dockerExecFor, type ImageInfo, inspectImage, REVISION_LABEL } from "../hemma/docker";
+import { dockerCommandLine, type ImageInfo, inspectImage, REVISION_LABEL } from "../hemma/docker";
 import { withHemmaLock } from "../hemma/lock";
 import { deployedAt, toRecords } from "../plan/historyRecords";
 import { labelDisagrees } from "../plan/imageLabel";
 import { planRollback, type RollbackPlan } from "../plan/rollback";
 import { type ConfigRestore, describeRestore, planConfigRestore } from "../plan/rollbackConfig";
-import { PulumiCli, requirePassphrase } from "../pulumi/cli";
+import { requirePassphrase } from "../pulumi/cli";
 import { fetchAllHistory } from "../pulumi/historyFetch";
 import type { ConfigJson } from "../pulumi/schemas";
 import { parseOpsConfig, requireRevision, sourceDir } from "../pulumi/stackConfig";
 import { refuseIfPending } from "../pulumi/stackPending";
 import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { LOCK_WAIT_FLAG, lockWaitSeconds, npmDryRun, parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 import { checkoutHead } from "../tool/sourceCheckout";
 
@@ -89,16 +91,17 @@ async function confirm(ctx: OpsContext, question: string): Promise<boolean> {
 export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<number> {
   const ns = PROJECT_NAMESPACE;
   requirePassphrase(ctx);
-  const pulumi = new PulumiCli(ctx);
+  const run = new ToolRun(ctx);
+  const { pulumi } = run;
 
   refuseIfPending(await pulumi.stackExport(), ctx.stack, "a rollback");
-  const todayJson = await pulumi.config();
-  const cfg = parseOpsConfig(todayJson, ns);
+  const todayJson = await run.configJson();
+  const cfg = await run.config();
   const current = requireRevision(cfg, ns);
   const records = toRecords(await fetchAllHistory(pulumi), ns);
   const plan = planRollback(records, current, { to: opts.to, steps: opts.steps });
 
-  const docker = dockerExecFor(cfg.dockerHost, cfg.sshOpts, ctx);
+  const docker = await run.docker();
   const image = await inspectImage(docker, plan.imageRef);
   const wrong = image && labelDisagrees(plan.target.revision, image);
   if (wrong) {

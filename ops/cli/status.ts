@@ -7,13 +7,11 @@
 import * as path from "node:path";
 import { Command } from "commander";
 import { runOnHemma, splitSections } from "../hemma/remoteShell";
-import { sshTargetFromDockerHost } from "../hemma/ssh";
 import { containerStep, parseContainerSection, parseGpuSection, parseImagesSection, statusScript } from "../hemma/statusProbe";
 import { assessLane, renderStatus, rollbackImages, type StatusReport } from "../plan/status";
-import { PulumiCli } from "../pulumi/cli";
-import { parseOpsConfig } from "../pulumi/stackConfig";
-import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { type OpsContext, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { parseCommandFlags, runAsScript, runTool } from "../tool/shell";
 import { readVerdicts } from "./status/verdicts";
 
@@ -30,10 +28,11 @@ function program(): Command {
 }
 
 export async function collectStatus(ctx: OpsContext, now: () => Date = () => new Date()): Promise<StatusReport> {
-  const pulumi = new PulumiCli(ctx);
-  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
+  const run = new ToolRun(ctx);
+  const { pulumi } = run;
+  const cfg = await run.config();
   const outputs = await pulumi.outputs(false);
-  const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+  const target = await run.hemma();
   const lanes = Object.entries(outputs.lanes).map(([lane, o]) => ({ lane, containerName: o.containerName, profile: o.profile, hostPort: o.hostPort }));
   const res = await runOnHemma(target, statusScript(lanes, cfg.image.name), ctx);
   const sections = splitSections(res.stdout);

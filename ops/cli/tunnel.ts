@@ -2,17 +2,16 @@
 // one -L per lane), reusing a tunnel that is already open (its port answers /healthz with the
 // lane's profile) and moving to another port when something else holds the usual one.
 // Flags: --lane <name> (repeatable), --prod-port <n>, --eval-port <n>, --detach, --stack <name>.
+
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { sshArgs } from "../../lib/commands/ssh";
-import { sshTargetFromDockerHost } from "../hemma/ssh";
-import { PulumiCli } from "../pulumi/cli";
 import type { LaneOutput, StackOutputs } from "../pulumi/schemas";
-import { parseOpsConfig } from "../pulumi/stackConfig";
-import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
+import { type OpsContext, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
+import { ToolRun } from "../tool/run";
 import { which } from "../tool/runCommand";
 import { parseToolArgs, runAsScript, runTool, STACK_FLAG, type ToolSpec, usageError } from "../tool/shell";
 import { getHealthz, nextFreePort, probePort, profileOf } from "./tunnel/portProbe";
@@ -144,9 +143,9 @@ async function waitUntilAnswering(t: LaneTunnel, deadline: number, exited: () =>
 }
 
 export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise<TunnelSession> {
-  const pulumi = new PulumiCli(ctx);
-  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
-  const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+  const run = new ToolRun(ctx);
+  const { pulumi } = run;
+  const target = await run.hemma();
   const outputs = await pulumi.outputs(false, "open tunnels to");
   const lanes = await planTunnels(outputs, opts);
   const toOpen = lanes.filter((l) => l.action === "open");

@@ -9,13 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command } from "commander";
 import { sshArgs } from "../../../lib/commands/ssh";
-import { sshTargetFromDockerHost } from "../../hemma/ssh";
 import { launchdPlist, plistPath, type ServiceForward, type ServiceSpec, systemdUnit, unitPath } from "../../plan/tunnelServiceFiles";
 import { managerCommands, type Platform, parseLaunchctlPrint, parseSystemdShow, type ServiceState } from "../../plan/tunnelServiceManager";
-import { PulumiCli } from "../../pulumi/cli";
-import { parseOpsConfig } from "../../pulumi/stackConfig";
-import { type OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
+import type { OpsContext } from "../../tool/context";
 import { OpsError } from "../../tool/error";
+import { ToolRun } from "../../tool/run";
 import { runCommand, tail, which } from "../../tool/runCommand";
 import { parseCommandFlags } from "../../tool/shell";
 import { getHealthz, profileOf } from "./portProbe";
@@ -66,10 +64,9 @@ async function manager(ctx: OpsContext, words: string[]): Promise<{ code: number
 }
 
 async function serviceSpec(ctx: OpsContext): Promise<ServiceSpec> {
-  const pulumi = new PulumiCli(ctx);
-  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
-  const outputs = await pulumi.outputs(false);
-  const target = sshTargetFromDockerHost(cfg.dockerHost, cfg.sshOpts);
+  const run = new ToolRun(ctx);
+  const outputs = await run.pulumi.outputs(false);
+  const target = await run.hemma();
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
   const forwards: ServiceForward[] = Object.entries(outputs.lanes).map(([lane, o]) => ({

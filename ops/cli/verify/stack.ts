@@ -2,6 +2,7 @@
 // current stack outputs, changing nothing. Runs the verifier CLI (verify/cli.ts) once per deployed
 // lane, concurrently, with the API key passed in the environment (never on the command line).
 // Flags: --lane <name> (repeatable), --checks <list>, --evidence-dir <dir>, --timeout-seconds <n>, --stack <name>.
+
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sshArgs } from "../../../lib/commands/ssh";
@@ -10,11 +11,12 @@ import { verifierCliArgs } from "../../../verify/invocation";
 import { Redactor } from "../../../verify/redact";
 import { CHECK_NAMES } from "../../../verify/types";
 import { isSshUrl, sshTargetFromDockerHost } from "../../hemma/ssh";
-import { PulumiCli, requirePassphrase } from "../../pulumi/cli";
+import { requirePassphrase } from "../../pulumi/cli";
 import type { StackOutputs } from "../../pulumi/schemas";
-import { type OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
-import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../../tool/context";
+import type { OpsConfig } from "../../pulumi/stackConfig";
+import { type OpsContext, processContext } from "../../tool/context";
 import { OpsError } from "../../tool/error";
+import { ToolRun } from "../../tool/run";
 import { runCommand, which } from "../../tool/runCommand";
 import { parseToolArgs, runTool, STACK_FLAG, type ToolSpec, usageError } from "../../tool/shell";
 
@@ -131,9 +133,9 @@ async function refuseUnreachable(cfg: OpsConfig, lanes: string[], ctx: OpsContex
 
 export async function verifyStack(opts: VerifyStackOptions, ctx: OpsContext, deps: VerifyStackDeps = {}): Promise<number> {
   requirePassphrase(ctx);
-  const pulumi = new PulumiCli(ctx);
-  const cfg = parseOpsConfig(await pulumi.config(), PROJECT_NAMESPACE);
-  const outputs = await pulumi.outputs(true, "verify");
+  const run = new ToolRun(ctx);
+  const cfg = await run.config();
+  const outputs = await run.pulumi.outputs(true, "verify");
   const apiKey = outputs.apiKey;
   if (!apiKey || apiKey === "[secret]") {
     throw new OpsError(
