@@ -20,7 +20,7 @@ describe("box engine: what a failed update leaves in the state", () => {
       timeout: 60_000,
     });
     expect([run.status, run.stderr]).toEqual([0, expect.any(String)]);
-    const [first, second, third, targeted] = JSON.parse(run.stdout) as Array<{
+    const [first, second, third, targeted, noteChanged] = JSON.parse(run.stdout) as Array<{
       ok: boolean;
       error?: string;
       laneId?: string;
@@ -28,6 +28,7 @@ describe("box engine: what a failed update leaves in the state", () => {
       running?: string;
       checkTriggers?: string[];
       afterCheckTriggers?: string[];
+      noteRan: boolean;
       changes: Record<string, number>;
     }>;
     // the engine's URN (no root stack type in the chain), which `--target` names
@@ -44,5 +45,8 @@ describe("box engine: what a failed update leaves in the state", () => {
     expect(targeted).toMatchObject({ ok: true, laneId: targeted!.running, checkTriggers: third!.checkTriggers, afterCheckTriggers: third!.afterCheckTriggers });
     expect(targeted!.laneId).not.toBe(third!.laneId);
     expect(targeted!.changes.replace).toBe(2);
+    // an update of a command without `update` runs `create` again (pulumi-command v1.2.1)
+    expect(targeted!.noteRan).toBe(false);
+    expect(noteChanged).toMatchObject({ ok: true, noteRan: true, changes: expect.objectContaining({ update: 1 }) });
   }, 90_000);
 });

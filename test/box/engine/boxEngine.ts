@@ -12,20 +12,24 @@
 //   to the targeted URNs, every other resource is a same step; a failed step stops the update;
 //   resources of the old state that the program no longer registers are deleted (not with targets).
 // - terraform-provider-docker v4.5.0 (pulumi-docker 5.x): every container input the program sets is
-//   ForceNew (resource_docker_container.go), so any change replaces; `wait` polls until healthy
-//   (resource_docker_container_funcs.go); a RemoteImage `name`/`build` change replaces; a volume is
-//   only created (the program retains it on delete).
-// - pulumi-command v1.2.1 provider/pkg/provider/local/commandController.go: a `triggers` change
-//   replaces (runs `create`), another input change is an update (runs `update`, none here); a failed
-//   create stores nothing.
-// State: pulumi's `stack export` shape (urn, type, id, inputs, outputs), secrets kept as Pulumi's
-// secret marker with no plaintext (as the real state holds them, encrypted), plus a digest of every
-// resource's plain inputs for the diff.
+//   ForceNew (resource_docker_container.go), so any change replaces; the container is created and
+//   started, its id set, before `wait` polls until healthy (resource_docker_container_funcs.go), so
+//   a failed wait leaves it in the state and the next update replaces it; a RemoteImage
+//   `name`/`build` change replaces; a volume is only created (the program retains it on delete).
+// - pulumi-command v1.2.1 (provider/pkg/provider/local/commandController.go; `update`: "if empty,
+//   the create command will be executed instead"): a `triggers` change replaces (runs `create`),
+//   another input change is an update (runs `update`, else `create`); a failed create stores nothing.
+// Where the box cannot do what the provider does, it says so in the update's output (a healthcheck
+// startInterval on a daemon below API 1.44, which the real provider refuses, is dropped).
+// State: pulumi's `stack export` shape (urn, type, id, inputs, outputs) with every secret input as
+// Pulumi's secret marker, no plaintext, plus a digest of each resource's plain inputs for the diff.
+// (The stack outputs, which the faked CLI serves to the tools, hold the API key as the real
+// state's encrypted outputs would.)
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as mockRun from "../../../gate/mockRun";
-import type { RecordedContainer } from "../lib/containerMapping";
-import { createContainer } from "../lib/containerMapping";
+import { NAMESPACE } from "../../../lib/projectFacts";
+import { createContainer, type RecordedContainer, removeContainer } from "../lib/containerMapping";
 import type { EngineApi } from "../lib/engineApi";
 import { buildImage, imageIdOf } from "../lib/imageBuild";
 import { withoutStartIntervalBelow144 } from "../lib/stackOnBox";
@@ -113,7 +117,6 @@ function runShell(script: string, env: Record<string, string>, cwd: string): Pro
 }
 
 export async function up(req: UpRequest): Promise<UpResult> {
-  const project = "sir-convert-a-lot";
   const old = new Map(req.state.resources.map((r) => [r.urn, r]));
   const next = new Map<string, StateResource>();
   const digests: Record<string, string> = {};
@@ -141,22 +144,6 @@ export async function up(req: UpRequest): Promise<UpResult> {
   };
 
   const step = async (
-    urn: string,
-    type: string,
-    name: string,
-    inputs: Record<string, unknown>,
-    deleteBeforeReplace: boolean,
-  ): Promise<{ id?: string; state: Record<string, unknown> }> => {
-    inFlight++;
-    try {
-      return await doStep(urn, type, name, inputs, deleteBeforeReplace);
-    } finally {
-      inFlight--;
-      settle();
-    }
-  };
-
-  const doStep = async (
     urn: string,
     type: string,
     name: string,
@@ -218,16 +205,34 @@ export async function up(req: UpRequest): Promise<UpResult> {
           return { id: String(inputs.name), state: outputs };
         }
         case CONTAINER: {
-          const c = withoutStartIntervalBelow144(inputs as unknown as RecordedContainer, req.docker);
+          const declared = inputs as unknown as RecordedContainer;
+          const c = withoutStartIntervalBelow144(declared, req.docker);
+          if (c !== declared) {
+            req.log(
+              `    ${label}: the box's daemon speaks API ${req.docker.apiVersion}, below the 1.44 the provider needs for the healthcheck startInterval; the real provider refuses this container, the box drops that field`,
+            );
+          }
           if (prior?.id && deleteBeforeReplace) {
             req.log(`    ${label} deleting original (${t()})`);
-            await req.docker.request("DELETE", `/containers/${prior.id}`, { query: { force: true, v: false } });
+            await removeContainer(req.docker, prior.id);
             next.delete(urn);
             req.log(`    ${label} deleted original (${t()})`);
           }
           req.log(`    ${label} ${kind === "create" ? "creating" : "creating replacement"} (${t()})`);
-          const created = await createContainer(req.docker, req.docker, c);
-          if (prior?.id && !deleteBeforeReplace) await req.docker.request("DELETE", `/containers/${prior.id}`, { query: { force: true, v: false } });
+          let created: Awaited<ReturnType<typeof createContainer>>;
+          try {
+            created = await createContainer(req.docker, req.docker, c);
+          } catch (err) {
+            // Created and started, then not healthy in time: in the state with its id (no digest, so
+            // the next update replaces it), as the provider leaves it.
+            const left = await req.docker.request("GET", `/containers/${encodeURIComponent(c.name)}/json`);
+            if (left.status === 200) {
+              const id = (JSON.parse(left.body.toString("utf8")) as { Id: string }).Id;
+              next.set(urn, { urn, type, id, inputs: forState(type, inputs), outputs: { ...inputs, id } });
+            }
+            throw err;
+          }
+          if (prior?.id && !deleteBeforeReplace) await removeContainer(req.docker, prior.id);
           const outputs = { ...inputs, id: created.id, exitCode: null };
           keep(urn, { urn, type, id: created.id, inputs: forState(type, inputs), outputs }, digest, kind);
           req.log(
@@ -236,7 +241,7 @@ export async function up(req: UpRequest): Promise<UpResult> {
           return { id: created.id, state: outputs };
         }
         case COMMAND: {
-          const script = kind === "update" ? (inputs.update as string | undefined) : (inputs.create as string);
+          const script = ((kind === "update" ? inputs.update : undefined) ?? inputs.create) as string | undefined;
           req.log(`    ${label} ${kind === "update" ? "updating" : kind === "create" ? "creating" : "replacing"} (${t()})`);
           let stdout = "";
           if (script) {
@@ -288,8 +293,14 @@ export async function up(req: UpRequest): Promise<UpResult> {
       pending = undefined;
       if (!p || p.type !== args.type || p.name !== args.name) throw new Error(`box engine: no request seen for ${args.type} ${args.name}`);
       const inputs = mockRun.unwrapSecrets(args.inputs) as Record<string, unknown>;
-      const { id, state } = await step(p.urn, args.type, args.name, inputs, p.deleteBeforeReplace);
-      return { id: id ?? "", state };
+      inFlight++;
+      try {
+        const { id, state } = await step(p.urn, args.type, args.name, inputs, p.deleteBeforeReplace);
+        return { id: id ?? "", state };
+      } finally {
+        inFlight--;
+        settle();
+      }
     },
     call(args) {
       return args.inputs;
@@ -317,7 +328,7 @@ export async function up(req: UpRequest): Promise<UpResult> {
         // mock monitor's own parent URNs start with pulumi:pulumi:Stack$, which is stripped.
         const parentChain = (r.parent ? (r.parent.split("::")[2] ?? "") : "").replace(/^pulumi:pulumi:Stack(\$|$)/, "");
         const chain = parentChain ? `${parentChain}$${r.type}` : r.type;
-        const urn = urnOf(req.stack, project, chain, r.name);
+        const urn = urnOf(req.stack, NAMESPACE, chain, r.name);
         pending = { type: r.type, name: r.name, urn, deleteBeforeReplace: r.deleteBeforeReplace };
       },
       loadProgram: req.loadProgram,
@@ -336,7 +347,7 @@ export async function up(req: UpRequest): Promise<UpResult> {
   if (failure === undefined && req.targets.length === 0) {
     for (const [urn, r] of old) {
       if (seen.has(urn)) continue;
-      if (r.type === CONTAINER && r.id) await req.docker.request("DELETE", `/containers/${r.id}`, { query: { force: true, v: false } });
+      if (r.type === CONTAINER && r.id) await removeContainer(req.docker, r.id);
       if (r.type === VOLUME) continue; // retainOnDelete: the data volume stays on the host
       changes.delete = (changes.delete ?? 0) + 1;
       req.log(`    ${r.type} ${urn.slice(urn.lastIndexOf("::") + 2)} deleted (${t()})`);

@@ -7,6 +7,8 @@
 // failures by text, ops/pulumiFailure.ts).
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { NAMESPACE } from "../../../lib/projectFacts";
+import { projectRoot } from "../../../lib/projectRoot";
 import { sshOptionValues } from "../../../lib/sshTarget";
 import { EngineApi } from "../lib/engineApi";
 import { type EngineState, up } from "./boxEngine";
@@ -17,7 +19,7 @@ interface ConfigValue {
   secret?: boolean;
 }
 
-const PROGRAM_DIR = path.resolve(__dirname, "..", "..", "..");
+const PROGRAM_DIR = projectRoot(__dirname);
 
 async function main(argv: string[]): Promise<number> {
   const statePath = argv[0];
@@ -41,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
     config[k] = v.value;
     if (v.secret) secretConfigKeys.push(k);
   }
-  const ns = "sir-convert-a-lot";
+  const ns = NAMESPACE;
   const dockerHost = config[`${ns}:dockerHost`] ?? "ssh://hemma";
   const sshOpts = JSON.parse(config[`${ns}:sshOpts`] ?? "[]") as string[];
   const docker = await EngineApi.connect({ kind: "ssh", dockerHost, sshOptions: sshOptionValues(sshOpts) });
