@@ -29,8 +29,6 @@ import {
 } from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
 
-const BOX_STACK_FILE = path.join(PROGRAM_DIR, "Pulumi.box.yaml");
-
 interface ToolRun {
   code: number | null;
   output: string;
@@ -75,6 +73,7 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
   let run: StackRun;
   let image: BoxImage;
   let sb: Sandbox;
+  let stackFile: string | undefined;
   let env: NodeJS.ProcessEnv;
   let volumes: string[] = [];
   let names: string[] = [];
@@ -114,14 +113,14 @@ describeOnBox("operator tools on the box (only the Pulumi CLI faked)", (getBox) 
     ];
     sb = makeSandbox({ config, outputs, history });
     // the mutating tools run on stack "box", whose stack file names the box (removed in afterAll)
-    writeBoxStackFile("box", config);
+    stackFile = writeBoxStackFile("box", config);
     // real ssh (not test/ops/bin's fake): only pulumi is faked, through PULUMI_HOME
     env = { ...sb.env, PATH: process.env.PATH };
   }, 16 * 60_000);
 
   afterAll(async () => {
     try {
-      rmSync(BOX_STACK_FILE, { force: true });
+      if (stackFile) rmSync(stackFile, { force: true });
       sb?.cleanup();
       if (sock) {
         await removeLanes(sock, names, volumes);

@@ -41,6 +41,19 @@ export function stackConfig(revision: string, extra: Record<string, unknown> = {
   };
 }
 
+/** A lane as the stack output `lanes.<lane>` records it (index.ts), prod on 28085 by default. */
+export function laneOutput(profile: string, hostPort: number, localPort = hostPort) {
+  return {
+    containerName: `sir_convert_a_lot_${profile}`,
+    profile,
+    dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
+    url: `http://127.0.0.1:${hostPort}`,
+    hostPort,
+    localPort,
+    tunnelCommand: `ssh -N -L ${localPort}:127.0.0.1:${hostPort} hemma`,
+  };
+}
+
 export function imageRow(tag: string, id: string) {
   return { Repository: "sir-convert-a-lot-runtime", Tag: tag, ID: id };
 }

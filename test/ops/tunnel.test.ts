@@ -4,7 +4,7 @@ import * as http from "node:http";
 import * as net from "node:net";
 import { openTunnels, parseTunnelArgs, type TunnelSession } from "../../ops/cli/tunnel";
 import { getHealthz } from "../../ops/cli/tunnel/portProbe";
-import { captureContext, makeSandbox, type Sandbox, SHA, stackConfig } from "./helpers";
+import { captureContext, laneOutput, makeSandbox, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const servers: net.Server[] = [];
 const sockets = new Set<net.Socket>();
@@ -56,19 +56,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-function lane(profile: string, hostPort: number, localPort: number) {
-  return {
-    containerName: `sir_convert_a_lot_${profile}`,
-    profile,
-    dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
-    url: `http://127.0.0.1:${hostPort}`,
-    hostPort,
-    localPort,
-    tunnelCommand: `ssh -N -L ${localPort}:127.0.0.1:${hostPort} hemma`,
-  };
-}
-
-function setup(lanes: Record<string, ReturnType<typeof lane>>): Sandbox {
+function setup(lanes: Record<string, ReturnType<typeof laneOutput>>): Sandbox {
   sb = makeSandbox({
     config: stackConfig(SHA.C),
     outputs: { revision: SHA.C, image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" }, lanes, apiKey: "k".repeat(32) },
@@ -81,7 +69,7 @@ const opts = (argv: string[] = []) => ({ ...parseTunnelArgs(argv), readyTimeoutM
 describe("tunnel", () => {
   it("opens one ssh with a forward per lane and waits until each answers as its lane", async () => {
     const [prodHost, evalHost, prodLocal, evalLocal] = [await laneServer("prod"), await laneServer("eval"), await freePort(), await freePort()];
-    const s = setup({ prod: lane("prod", prodHost, prodLocal), eval: lane("eval", evalHost, evalLocal) });
+    const s = setup({ prod: laneOutput("prod", prodHost, prodLocal), eval: laneOutput("eval", evalHost, evalLocal) });
     const cap = captureContext(s.env);
     session = await openTunnels(opts(), cap.ctx);
     expect(session.lanes.map((l) => [l.lane, l.localPort, l.action])).toEqual([
@@ -102,7 +90,7 @@ describe("tunnel", () => {
 
   it("reuses a port that already answers as the lane, starting no ssh", async () => {
     const prodLocal = await laneServer("prod"); // an already-open tunnel, as far as the probe can tell
-    const s = setup({ prod: lane("prod", 28085, prodLocal) });
+    const s = setup({ prod: laneOutput("prod", 28085, prodLocal) });
     const cap = captureContext(s.env);
     session = await openTunnels(opts(), cap.ctx);
     expect(session.lanes[0]).toMatchObject({ lane: "prod", localPort: prodLocal, action: "reuse" });
@@ -113,7 +101,7 @@ describe("tunnel", () => {
   it("moves to another port, and says why, when the usual one is held by something else", async () => {
     const evalHost = await laneServer("eval");
     const squatter = await laneServer("prod"); // prod lane's service on eval's usual port
-    const s = setup({ eval: lane("eval", evalHost, squatter) });
+    const s = setup({ eval: laneOutput("eval", evalHost, squatter) });
     const cap = captureContext(s.env);
     session = await openTunnels(opts(), cap.ctx);
     const t = session.lanes[0];
@@ -127,7 +115,7 @@ describe("tunnel", () => {
   it("refuses a port given on the command line when something non-HTTP holds it", async () => {
     const evalHost = await laneServer("eval");
     const raw = await listen(net.createServer((sock) => sock.end("SSH-2.0-OpenSSH_9.6\r\n")));
-    const s = setup({ eval: lane("eval", evalHost, 28086) });
+    const s = setup({ eval: laneOutput("eval", evalHost, 28086) });
     const cap = captureContext(s.env);
     await expect(openTunnels(opts(["--eval-port", String(raw)]), cap.ctx)).rejects.toThrow(
       new RegExp(`local port ${raw} for the eval lane is taken by something that does not answer HTTP`),
@@ -136,7 +124,7 @@ describe("tunnel", () => {
   });
 
   it("refuses a lane that is not deployed", async () => {
-    const s = setup({ prod: lane("prod", 28085, 28085) });
+    const s = setup({ prod: laneOutput("prod", 28085, 28085) });
     await expect(openTunnels(opts(["--lane", "eval"]), captureContext(s.env).ctx)).rejects.toThrow(/eval are not deployed on this stack \(deployed: prod\)/);
   });
 });

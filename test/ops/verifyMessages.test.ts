@@ -5,24 +5,15 @@
 import * as path from "node:path";
 import { main } from "../../ops/cli/verify/stack";
 import { gpuChecksRunHere } from "../../verify/cliArgs";
-import { BIN_DIR, captureContext, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
+import { BIN_DIR, captureContext, laneOutput, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
 
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
 
-const lane = (profile: string, port: number) => ({
-  containerName: `sir_convert_a_lot_${profile}`,
-  profile,
-  dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
-  url: `http://127.0.0.1:${port}`,
-  hostPort: port,
-  localPort: port,
-  tunnelCommand: "",
-});
 const OUTPUTS = {
   revision: SHA.C,
   image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" },
-  lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) },
+  lanes: { prod: laneOutput("prod", 28085), eval: laneOutput("eval", 28086) },
   apiKey: "s3cr3t-api-key-0123456789abcdef",
 };
 const deps = { verifierCommand: [path.join(BIN_DIR, "fake-verifier")], now: () => new Date("2025-03-15T10:00:00.000Z") };

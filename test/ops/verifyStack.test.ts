@@ -3,23 +3,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { main } from "../../ops/cli/verify/stack";
-import { BIN_DIR, captureContext, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
+import { BIN_DIR, captureContext, laneOutput, makeSandbox, NS, type Sandbox, SHA, stackConfig } from "./helpers";
 
 const API_KEY = "s3cr3t-api-key-0123456789abcdef";
 let sb: Sandbox;
 afterEach(() => sb?.cleanup());
-
-function lane(profile: string, port: number) {
-  return {
-    containerName: `sir_convert_a_lot_${profile}`,
-    profile,
-    dataDir: `/var/lib/sir-convert-a-lot/${profile}`,
-    url: `http://127.0.0.1:${port}`,
-    hostPort: port,
-    localPort: port,
-    tunnelCommand: `ssh -N -L ${port}:127.0.0.1:${port} hemma`,
-  };
-}
 
 function setup(extraEnv: Record<string, string> = {}, config = stackConfig(SHA.C)) {
   // The project dir is the sandbox, so default evidence folders land there, not in the repo.
@@ -28,7 +16,7 @@ function setup(extraEnv: Record<string, string> = {}, config = stackConfig(SHA.C
     outputs: {
       revision: SHA.C,
       image: { name: `sir-convert-a-lot-runtime:${SHA.C}`, id: "sha256:1" },
-      lanes: { prod: lane("prod", 28085), eval: lane("eval", 28086) },
+      lanes: { prod: laneOutput("prod", 28085), eval: laneOutput("eval", 28086) },
       apiKey: API_KEY,
     },
   });
