@@ -22,6 +22,7 @@ import path from "node:path";
 import { BOX_SCRIPT, type Box, boxOrReason } from "../test/box/lib/box";
 import { removeContainer } from "../test/box/lib/containerMapping";
 import { EngineApi } from "../test/box/lib/engineApi";
+import { isReady } from "../test/box/lib/readyz";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
 import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
 import { acquireSuiteLock } from "../test/box/lib/suiteLock";
@@ -88,16 +89,6 @@ function serviceCheckout(image: BoxImage): { dir: string; baseline: string; gpuB
   return { dir, baseline, gpuBroken, prodBroken, good };
 }
 
-async function ready(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
 async function servingRevision(url: string): Promise<string> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(3000) });
@@ -117,7 +108,7 @@ function startProbe(url: string, pollMs: number, t0: number, events: Event[]) {
   const done = (async () => {
     while (!stop) {
       const now = Date.now();
-      const ok = await ready(url);
+      const ok = await isReady(url);
       if (!ok && downSince === undefined) {
         downSince = now;
         outages++;
@@ -248,7 +239,7 @@ async function main(flags: Record<string, unknown>): Promise<number> {
     for (const name of lanes) await removeContainer(sock, name);
     console.log(`== baseline ${service.baseline.slice(0, 12)}: first deploy (not measured)`);
     if ((await deploy(env, service.dir, service.baseline, maxMs)) !== 0) throw new Error("the baseline does not deploy: fix the box first (output above)");
-    if (!(await ready(url))) throw new Error("prod is not ready on the baseline");
+    if (!(await isReady(url))) throw new Error("prod is not ready on the baseline");
     results.push(await measured(env, service.dir, url, "gpu-broken", service.gpuBroken, { pollMs, maxMs }));
     results.push(await measured(env, service.dir, url, "prod-broken", service.prodBroken, { pollMs, maxMs }));
     results.push(await measured(env, service.dir, url, "good", service.good, { pollMs, maxMs }));

@@ -15,6 +15,7 @@ import { type LaneCommand, runCreate, runVerification, verificationCommands } fr
 import { createContainer, type RecordedContainer, removeContainer } from "./lib/containerMapping";
 import { EngineApi } from "./lib/engineApi";
 import { buildImage } from "./lib/imageBuild";
+import { waitReady } from "./lib/readyz";
 import { boxImage } from "./lib/runtimeImage";
 import { boxStackOptions, deployLanes, ensureVolumes, execIn, laneContainers, removeLanes, withoutStartIntervalBelow144 } from "./lib/stackOnBox";
 import { acquireSuiteLock } from "./lib/suiteLock";
@@ -48,18 +49,7 @@ describeOnBox("the stack's verification commands on the box", (getBox) => {
   };
 
   /** Waits (bounded) until prod answers /readyz 200 on its loopback port, as an operator's probe would. */
-  const laneReady = async (port: number) => {
-    const until = Date.now() + 30_000;
-    while (Date.now() < until) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`the lane on port ${port} did not answer /readyz 200 within 30 s`);
-  };
+  const laneReady = (port: number) => waitReady(`http://127.0.0.1:${port}`);
   const prodReady = () => laneReady(28085);
   const withEnv = (c: RecordedContainer, extra: string[]) => ({ ...c, envs: [...c.envs!, ...extra] });
 
