@@ -24,7 +24,7 @@ import { removeContainer } from "../test/box/lib/containerMapping";
 import { EngineApi } from "../test/box/lib/engineApi";
 import { isReady } from "../test/box/lib/readyz";
 import { type BoxImage, ensureRuntimeImage } from "../test/box/lib/runtimeImage";
-import { BOX_API_KEY, boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
+import { boxStackOptions, pulumiConfigJson, writeBoxStackFile } from "../test/box/lib/stackOnBox";
 import { acquireSuiteLock } from "../test/box/lib/suiteLock";
 import { committedConfig, NS, PROGRAM_DIR } from "../test/harness/stack";
 import { makeSandbox } from "../test/ops/helpers";
@@ -255,7 +255,7 @@ async function main(flags: Record<string, unknown>): Promise<number> {
   }
   results.forEach(printTimeline);
   console.log(
-    `\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores; the API key ${BOX_API_KEY.length} chars, never printed)`,
+    `\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores)`,
   );
   console.log(
     "\n| run | prod unavailable (s) | outages | total deploy (s) | deploy exit | serving at the end | goal |\n| --- | ---: | ---: | ---: | ---: | --- | --- |",
