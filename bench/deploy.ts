@@ -254,9 +254,7 @@ async function main(flags: Record<string, unknown>): Promise<number> {
     if (process.env.SIR_CONVERT_A_LOT_BOX_KEEP !== "1") spawnSync("bash", [BOX_SCRIPT, "down"], { stdio: "inherit" });
   }
   results.forEach(printTimeline);
-  console.log(
-    `\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores)`,
-  );
+  console.log(`\ndeploy benchmark on the box (dockerd ${box.dockerVersion}, API ${box.dockerApi}, ${os.cpus().length} cores)`);
   console.log(
     "\n| run | prod unavailable (s) | outages | total deploy (s) | deploy exit | serving at the end | goal |\n| --- | ---: | ---: | ---: | ---: | --- | --- |",
   );
