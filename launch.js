@@ -10,6 +10,8 @@
 // lock so concurrent starts (the deploy's verification commands) build once, and refuses to run
 // old JavaScript when the build fails. A cheap signature of the sources' sizes and mtimes skips
 // hashing the contents when nothing was touched.
+// A CommonJS script: strict mode is asked for here (Biome reads .js as a module, where it is implied).
+"use strict";
 
 const crypto = require("node:crypto");
 const fs = require("node:fs");

@@ -74,19 +74,24 @@ export interface PulumiEnvironment {
   backendUrl?: string;
 }
 
+/** A URL's password (`scheme://user:password@host`) replaced with ***, for messages. */
+export function withoutPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
+}
+
 export function pulumiEnvironment(env: NodeJS.ProcessEnv, projectDir: string): PulumiEnvironment {
   const out: NodeJS.ProcessEnv = { ...env };
   const notes: string[] = [];
   for (const [name, why] of Object.entries(NEUTRALISED_VARIABLES)) {
     if (out[name] === undefined) continue;
     delete out[name];
-    notes.push(`note: ignoring ${name}=${env[name]} from this shell: ${why} (unset it to silence this note)`);
+    notes.push(`note: ignoring ${name}=${withoutPassword(env[name] ?? "")} from this shell: ${why} (unset it to silence this note)`);
   }
   const backendUrl = projectBackendUrl(projectDir);
   const stray = env[BACKEND_URL_VAR];
   if (stray !== undefined && stray !== "" && stray !== backendUrl) {
     throw new OpsError(
-      `${BACKEND_URL_VAR}=${stray} is set in this shell; pulumi would read and write the stack's state there instead of ${backendUrl ?? "the backend in Pulumi.yaml"}`,
+      `${BACKEND_URL_VAR}=${withoutPassword(stray)} is set in this shell; pulumi would read and write the stack's state there instead of ${backendUrl ?? "the backend in Pulumi.yaml"}`,
       `unset ${BACKEND_URL_VAR} (\`unset ${BACKEND_URL_VAR}\`); to move the state to another backend change backend.url in Pulumi.yaml (README, State and secrets)`,
     );
   }

@@ -59,6 +59,14 @@ describe("the state backend does not depend on the working directory", () => {
     expect(sb.pulumiCalls()).toEqual([]);
   });
 
+  it("never prints the password of a stray backend URL", async () => {
+    sb = makeSandbox({ config: stackConfig(SHA.C), history: [] });
+    const cap = captureContext({ ...sb.env, PULUMI_BACKEND_URL: "postgres://state:hunter2-secret@db.lan/pulumi" });
+    expect(await pruneMain(["--dry-run"], cap.ctx)).toBe(1);
+    expect(cap.text()).toContain("PULUMI_BACKEND_URL=postgres://state:***@db.lan/pulumi is set in this shell");
+    expect(cap.text()).not.toContain("hunter2");
+  });
+
   it("accepts PULUMI_BACKEND_URL when it already names the project's backend", () => {
     const url = projectBackendUrl(REPO_ROOT)!;
     expect(pulumiEnvironment({ PULUMI_BACKEND_URL: url }, REPO_ROOT).env.PULUMI_BACKEND_URL).toBe(url);
