@@ -4,6 +4,7 @@
 // `[options] -- destination [command words]`: once `--` ends the options nothing after the
 // destination is parsed as an option (OpenSSH ssh.c: opt_terminated), so the builder emits exactly
 // one `--`, right before the destination, and a remote command follows it directly.
+import { shellJoin } from "../shellQuote";
 
 /** Where ssh connects: the one SshTarget type (parsed from `ssh://[user@]host[:port]` by lib/sshTarget.ts). */
 export interface SshTarget {
@@ -27,6 +28,11 @@ export function sshOptionArgs(values: readonly string[]): string[] {
  */
 export function sshArgs(target: SshTarget, extra: readonly string[] = [], command: readonly string[] = []): string[] {
   return [...(target.options ?? []), ...extra, ...(target.port !== undefined ? ["-p", String(target.port)] : []), "--", target.destination, ...command];
+}
+
+/** The ssh command line an operator can paste to run `words` on the target (its options and port included). */
+export function sshCommandLine(target: SshTarget, words: readonly string[] = []): string {
+  return shellJoin(["ssh", ...sshArgs(target, [], words)]);
 }
 
 /** The `-L` forward of a local port to a host and port seen from the target (IPv6 hosts bracketed). */

@@ -3,6 +3,7 @@
 // --follow keeps streaming until Ctrl-C.
 
 import { Command, Option } from "commander";
+import { sshCommandLine } from "../../lib/commands/ssh";
 import { LANES } from "../../lib/config/schema";
 import { type LogsOptions, logsScript, SINCE_PATTERN } from "../hemma/logsCommand";
 import { lineSink, runOnHemma } from "../hemma/remoteShell";
@@ -70,7 +71,7 @@ export async function main(argv: string[], ctx: OpsContext = processContext()): 
         );
       throw new OpsError(
         `docker logs on Hemma exited ${res.code}:\n    ${detail}`,
-        `run \`ssh ${target.destination} docker logs ${lane.containerName}\` by hand to see why`,
+        `run \`${sshCommandLine(target, ["docker", "logs", lane.containerName])}\` by hand to see why`,
       );
     }
     return 0;

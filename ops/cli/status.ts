@@ -6,6 +6,7 @@
 
 import * as path from "node:path";
 import { Command } from "commander";
+import { sshCommandLine } from "../../lib/commands/ssh";
 import { runOnHemma, splitSections } from "../hemma/remoteShell";
 import { containerStep, parseContainerSection, parseGpuSection, parseImagesSection, statusScript } from "../hemma/statusProbe";
 import { assessLane, renderStatus, rollbackImages, type StatusReport } from "../plan/status";
@@ -39,7 +40,7 @@ export async function collectStatus(ctx: OpsContext, now: () => Date = () => new
   if (sections.size === 0) {
     throw new OpsError(
       `Hemma's shell answered nothing usable (exit ${res.code}): ${(res.stderr || res.stdout).trim().slice(0, 300)}`,
-      `run \`ssh ${target.destination} docker ps\` by hand to see why`,
+      `run \`${sshCommandLine(target, ["docker", "ps"])}\` by hand to see why`,
     );
   }
   const images = parseImagesSection(sections.get("images"));

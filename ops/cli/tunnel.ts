@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { sshArgs } from "../../lib/commands/ssh";
+import { localForward, sshArgs, sshCommandLine } from "../../lib/commands/ssh";
 import type { LaneOutput, StackOutputs } from "../pulumi/schemas";
 import { type OpsContext, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
@@ -153,7 +153,7 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
 
   const ssh = which("ssh", ctx.env);
   if (!ssh) throw new OpsError("ssh was not found on PATH", "install an OpenSSH client");
-  const forwards = toOpen.flatMap((l) => ["-L", `127.0.0.1:${l.localPort}:${l.remoteHost}:${l.remotePort}`]);
+  const forwards = toOpen.flatMap((l) => ["-L", `127.0.0.1:${localForward(l.localPort, l.remoteHost, l.remotePort)}`]);
   // BatchMode: never a password or host-key prompt; sshArgs ends with `-- <destination>`.
   const args = ["-N", "-o", "ExitOnForwardFailure=yes", "-o", "BatchMode=yes", ...forwards, ...sshArgs(target)];
   const logFile = path.join(os.tmpdir(), `sir-convert-a-lot-tunnel-${process.pid}-${Date.now()}.log`);
@@ -193,7 +193,7 @@ export async function openTunnels(opts: TunnelOptions, ctx: OpsContext): Promise
       const detail = opts.detach && fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : stderr;
       throw new OpsError(
         `ssh ${target.destination} exited (code ${exitCode}) before the tunnels were up:\n    ${detail.trim().split("\n").join("\n    ")}`,
-        `check \`ssh ${target.destination} true\` works and that nothing holds the local ports`,
+        `check \`${sshCommandLine(target, ["true"])}\` works and that nothing holds the local ports`,
       );
     }
     if (!ok)

@@ -5,7 +5,9 @@
 
 import { z } from "zod";
 import * as commands from "../../lib/commands/docker";
+import { sshCommandLine } from "../../lib/commands/ssh";
 import { LABEL_REVISION as REVISION_LABEL } from "../../lib/projectFacts";
+import { shellJoin } from "../../lib/shellQuote";
 import type { OpsContext } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { type RunResult, runCommand, tail, which } from "../tool/runCommand";
@@ -14,6 +16,8 @@ import { isSshUrl, runOnHemma, sshTargetFromDockerHost } from "./ssh";
 export interface DockerExec {
   /** Human description of where docker runs, e.g. "ssh hemma". */
   where: string;
+  /** The command line an operator can paste to run `docker <words>` there. */
+  commandLine(words: string[]): string;
   run(args: string[]): Promise<RunResult>;
 }
 
@@ -22,11 +26,13 @@ export function dockerExecFor(dockerHost: string, sshOpts: string[], ctx: Pick<O
     const target = sshTargetFromDockerHost(dockerHost, sshOpts);
     return {
       where: `ssh ${target.destination}`,
+      commandLine: (words) => sshCommandLine(target, ["docker", ...words]),
       run: (args) => runOnHemma(target, ["docker", ...args], ctx),
     };
   }
   return {
     where: `docker -H ${dockerHost}`,
+    commandLine: (words) => shellJoin(["docker", "-H", dockerHost, ...words]),
     run: async (args) => {
       const docker = which("docker", ctx.env);
       if (!docker) throw new OpsError("the docker CLI was not found on PATH", `install it, or set dockerHost to an ssh:// URL`);
@@ -37,7 +43,7 @@ export function dockerExecFor(dockerHost: string, sshOpts: string[], ctx: Pick<O
 
 /** The command an operator types to run `docker <words>` where the tools do. */
 export function dockerCommandLine(d: DockerExec, words: string[]): string {
-  return `${d.where.startsWith("ssh ") ? `${d.where} docker` : d.where} ${words.join(" ")}`;
+  return d.commandLine(words);
 }
 
 function failure(d: DockerExec, args: string[], res: RunResult): OpsError {

@@ -3,7 +3,7 @@
 // that starts a process. Each step of a script prints its output between markers with its exit
 // code, so one connection answers many questions and `splitSections` takes them apart again.
 
-import { sshArgs } from "../../lib/commands/ssh";
+import { sshArgs, sshCommandLine } from "../../lib/commands/ssh";
 import { shellQuote } from "../../lib/shellQuote";
 import type { OpsContext } from "../tool/context";
 import { OpsError } from "../tool/error";
@@ -62,7 +62,7 @@ export async function runOnHemma(
   if (res.code === 255) {
     throw new OpsError(
       `could not reach Hemma (ssh ${target.destination}):\n    ${tail(res.stderr || res.stdout)}`,
-      `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config); \`npm run doctor\` checks it`,
+      `check that \`${sshCommandLine(target, ["true"])}\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config); \`npm run doctor\` checks it`,
     );
   }
   return res;

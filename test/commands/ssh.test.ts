@@ -1,7 +1,8 @@
 // The one ssh command-line builder (lib/commands/ssh.ts), by string equality: options first, the
 // port, exactly one `--` right before the destination, then the remote command words.
-import { localForward, sshArgs, sshOptionArgs } from "../../lib/commands/ssh";
+import { localForward, sshArgs, sshCommandLine, sshOptionArgs } from "../../lib/commands/ssh";
 import { parseSshUrl } from "../../lib/sshTarget";
+import { dockerExecFor } from "../../ops/hemma/docker";
 import { sshTargetFromDockerHost } from "../../ops/hemma/ssh";
 
 const join = (argv: string[]) => argv.join(" ");
@@ -36,5 +37,18 @@ describe("sshOptionArgs and localForward", () => {
   it("brackets an IPv6 remote host", () => {
     expect(localForward(28085, "127.0.0.1", 28085)).toBe("28085:127.0.0.1:28085");
     expect(localForward(1, "::1", 2)).toBe("1:[::1]:2");
+  });
+});
+
+describe("sshCommandLine: what a hint tells the operator to paste", () => {
+  it("keeps the port and the options, quoted for a shell", () => {
+    const target = sshTargetFromDockerHost("ssh://ops@hemma.lan:2222", ["-o", "IdentityFile=/home/ops/.ssh/hemma key"]);
+    expect(sshCommandLine(target, ["docker", "ps"])).toBe("ssh -o 'IdentityFile=/home/ops/.ssh/hemma key' -p 2222 -- ops@hemma.lan docker ps");
+  });
+
+  it("docker hints on an ssh:// host go through it; a tcp:// host is docker -H", () => {
+    const env = { PATH: "" };
+    expect(dockerExecFor("ssh://ops@hemma.lan:2222", [], { env }).commandLine(["image", "rm", "x:1"])).toBe("ssh -p 2222 -- ops@hemma.lan docker image rm x:1");
+    expect(dockerExecFor("tcp://10.0.0.2:2376", [], { env }).commandLine(["image", "ls"])).toBe("docker -H tcp://10.0.0.2:2376 image ls");
   });
 });

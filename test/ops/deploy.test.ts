@@ -51,7 +51,9 @@ describe("deploy", () => {
     expect(cap.text()).toContain(
       `error: sir-convert-a-lot-runtime:${repo.head} is on Hemma but does not hold that commit's build: its org.opencontainers.image.revision label says ${SHA.B}`,
     );
-    expect(cap.text()).toContain(`what to do: remove the tag on Hemma (\`ssh hemma docker image rm sir-convert-a-lot-runtime:${repo.head}\`)`);
+    expect(cap.text()).toContain(
+      `what to do: remove the tag on Hemma (\`ssh -o ServerAliveInterval=30 -o ConnectTimeout=15 -- hemma docker image rm sir-convert-a-lot-runtime:${repo.head}\`)`,
+    );
     expect(commandsOf(sb.pulumiCalls())).not.toContain("config set");
     expect(commandsOf(sb.pulumiCalls())).not.toContain("up");
     expect(sb.sshCalls().map((c) => c.argv.join(" "))).toEqual([expect.stringContaining("docker image inspect --format '{{.Id}} {{json .Config.Labels}}'")]);

@@ -121,7 +121,7 @@ describe("npm run doctor", () => {
     expect(byName("ssh reaches Hemma without a prompt, host key known")).toMatchObject({
       ok: false,
       detail: expect.stringMatching(/Host key verification failed/),
-      fix: expect.stringMatching(/^connect once by hand \(`ssh hemma true`\), compare the fingerprint/),
+      fix: expect.stringMatching(/^connect once by hand \(`ssh (-o \S+ )*-- hemma true`\), compare the fingerprint/),
     });
     expect(byName("stack passphrase")).toMatchObject({ ok: false, fix: expect.stringMatching(/PULUMI_CONFIG_PASSPHRASE_FILE/) });
     expect(byName("service checkout")).toMatchObject({ ok: false, detail: expect.stringMatching(/Dockerfile does not exist/) });

@@ -160,6 +160,8 @@ describe("npm run status", () => {
     fs.writeFileSync(sb.env.FAKE_HEMMA_STATE!, JSON.stringify({ unreachable: true }));
     const cap = captureContext(sb.env);
     expect(await main([], cap.ctx)).toBe(1);
-    expect(cap.text()).toMatch(/error: could not reach Hemma \(ssh hemma\)[\s\S]*what to do: check that `ssh hemma true`/);
+    expect(cap.text()).toMatch(
+      /error: could not reach Hemma \(ssh hemma\)[\s\S]*what to do: check that `ssh -o ServerAliveInterval=30 -o ConnectTimeout=15 -- hemma true`/,
+    );
   });
 });

@@ -5,7 +5,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { sshArgs } from "../../../lib/commands/ssh";
+import { sshArgs, sshCommandLine } from "../../../lib/commands/ssh";
 import { API_KEY_ENV, dataDirFor } from "../../../lib/serviceContract";
 import { verifierCliArgs } from "../../../verify/invocation";
 import { Redactor } from "../../../verify/redact";
@@ -127,7 +127,7 @@ async function refuseUnreachable(cfg: OpsConfig, lanes: string[], ctx: OpsContex
   for (const lane of lanes) ctx.err(`[${lane}] not verified: Hemma is unreachable (ssh ${target.destination}): ${why}`);
   throw new OpsError(
     `could not reach Hemma (ssh ${target.destination}); no lane was verified`,
-    `check that \`ssh ${target.destination} true\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`,
+    `check that \`${sshCommandLine(target, ["true"])}\` works without a password prompt (key in ssh-agent, host alias in ~/.ssh/config)`,
   );
 }
 
