@@ -13,7 +13,7 @@ import { type ConfigRestore, describeRestore, planConfigRestore } from "../plan/
 import { requirePassphrase } from "../pulumi/cli";
 import { fetchAllHistory } from "../pulumi/historyFetch";
 import type { ConfigJson } from "../pulumi/schemas";
-import { parseOpsConfig, requireRevision, sourceDir } from "../pulumi/stackConfig";
+import { type OpsConfig, parseRestoredConfig, requireRevision, sourceDir } from "../pulumi/stackConfig";
 import { refuseIfPending } from "../pulumi/stackPending";
 import { type OpsContext, PROJECT_NAMESPACE, processContext } from "../tool/context";
 import { OpsError } from "../tool/error";
@@ -112,7 +112,7 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
   }
   const rebuild = image === null;
   const restore = planConfigRestore(plan.target.config, todayJson, ns, rebuild);
-  checkRestoredConfig(restore, todayJson, ns, plan.target.revision);
+  const restored = checkRestoredConfig(restore, todayJson, ns, plan.target.revision);
   for (const line of [...describePlan(plan, image, ctx.stack), ...describeRestore(restore, plan.target.revision)]) ctx.out(line);
 
   if (rebuild && !cfg.source.allowRevisionMismatch) {
@@ -165,25 +165,15 @@ export async function rollback(opts: RollbackOptions, ctx: OpsContext): Promise<
     );
   }
   ctx.out(
-    `Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restoredVerification(restore, cfg.verification.enabled, ns) ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`,
+    `Rolled back stack ${ctx.stack} to ${plan.target.revision} in ${seconds}s (${rebuild ? "image rebuilt" : "no rebuild"}); ${restored.verification.enabled ? "post-deploy verification passed." : "NOT verified (config verification.enabled is false): check it with `npm run verify`."}`,
   );
   return 0;
 }
 
-/** Whether the rolled-back stack ran its verification: verification.enabled as restored (else as today). */
-function restoredVerification(restore: ConfigRestore, todayEnabled: boolean, ns: string): boolean {
-  const restored = restore.set[`${ns}:verification`];
-  if (restored === undefined) return restore.remove.includes(`${ns}:verification`) ? true : todayEnabled;
-  const obj = (restored.objectValue ?? (restored.value ? JSON.parse(restored.value) : {})) as { enabled?: unknown };
-  return obj.enabled !== false;
-}
-
-/** The config after the restore must pass today's schema, or nothing is written. */
-function checkRestoredConfig(restore: ConfigRestore, today: ConfigJson, ns: string, revision: string): void {
-  const merged: ConfigJson = { ...today, ...restore.set };
-  for (const key of restore.remove) delete merged[key];
+/** The config after the restore must pass today's schema, or nothing is written; it is what the rollback runs with. */
+function checkRestoredConfig(restore: ConfigRestore, today: ConfigJson, ns: string, revision: string): OpsConfig {
   try {
-    parseOpsConfig(merged, ns);
+    return parseRestoredConfig(today, restore, ns);
   } catch (err) {
     throw new OpsError(
       `the config recorded with ${revision.slice(0, 12)} does not pass today's config rules: ${(err as Error).message}`,

@@ -41,6 +41,16 @@ export function parseOpsConfig(json: ConfigJson, namespace: string): OpsConfig {
 }
 
 /** The current revision, or a refusal saying nothing was ever deployed. */
+/**
+ * The config a restore (ops/plan/rollbackConfig.ts) would leave, parsed with today's schema: what a
+ * rollback runs with. Throws the schema's error when the restored config fails today's rules.
+ */
+export function parseRestoredConfig(today: ConfigJson, restore: { set: ConfigJson; remove: string[] }, namespace: string): OpsConfig {
+  const merged: ConfigJson = { ...today, ...restore.set };
+  for (const key of restore.remove) delete merged[key];
+  return parseOpsConfig(merged, namespace);
+}
+
 export function requireRevision(cfg: OpsConfig, namespace: string): string {
   if (!cfg.revision) {
     throw new OpsError(

@@ -28,7 +28,11 @@ export class ToolRun {
     return (await this.load()).json;
   }
 
-  /** The stack config as the program parses it (lib/config/schema.ts), without the API key. */
+  /**
+   * The stack config as the program parses it (lib/config/schema.ts), without the API key: as read
+   * when the run first asked. A command that writes config afterwards (deploy's revision, a
+   * rollback's restore) reads `pulumi.config()` again for the new values.
+   */
   async config(): Promise<OpsConfig> {
     return (await this.load()).config;
   }

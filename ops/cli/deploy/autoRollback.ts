@@ -32,7 +32,7 @@ import { stackLocks } from "../../pulumi/backendLock";
 import type { PulumiCli } from "../../pulumi/cli";
 import { fetchAllHistory } from "../../pulumi/historyFetch";
 import type { ConfigJson } from "../../pulumi/schemas";
-import { type OpsConfig, parseOpsConfig } from "../../pulumi/stackConfig";
+import { type OpsConfig, parseRestoredConfig } from "../../pulumi/stackConfig";
 import { type OpsContext, PROJECT_NAMESPACE } from "../../tool/context";
 import { OpsError } from "../../tool/error";
 
@@ -261,10 +261,8 @@ export async function recoverFailedDeploy(f: FailedDeploy): Promise<never> {
 
   const today: ConfigJson = await pulumi.config();
   const restore = planConfigRestore(plan.target.config, today, ns, false);
-  const merged: ConfigJson = { ...today, ...restore.set };
-  for (const key of restore.remove) delete merged[key];
   try {
-    parseOpsConfig(merged, ns);
+    parseRestoredConfig(today, restore, ns);
   } catch (err) {
     throw new OpsError(
       `${what}\n  no automatic rollback: the config recorded with ${short(plan.target.revision)} fails today's rules: ${(err as Error).message}`,
