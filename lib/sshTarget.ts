@@ -6,8 +6,6 @@
 import { localForward, type SshTarget } from "./commands/ssh";
 import { shellJoin } from "./shellQuote";
 
-export type { SshTarget };
-
 /** Whether a docker host URL is reached over SSH. */
 export function isSshUrl(url: string): boolean {
   return url.startsWith("ssh://");

@@ -6,8 +6,6 @@ import { DEFAULT_IMAGE_NAME, FULL_REVISION } from "../../lib/projectFacts";
 import type { HistoryEntry } from "../pulumi/historySchema";
 import type { ConfigValue } from "../pulumi/schemas";
 
-export { DEFAULT_IMAGE_NAME };
-
 export interface UpdateRecord {
   kind: string;
   result: string;

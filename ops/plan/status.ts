@@ -5,8 +5,6 @@ import { FULL_REVISION, LABEL_REVISION as REVISION_LABEL } from "../../lib/proje
 import type { Verdict } from "../cli/status/verdicts";
 import type { ContainerAnswer, GpuAnswer, RuntimeImage } from "../hemma/statusProbe";
 
-export { REVISION_LABEL };
-
 export interface ExpectedLane {
   lane: string;
   containerName: string;

@@ -4,8 +4,8 @@ import * as readline from "node:readline";
 import { DEFAULT_STACK, NAMESPACE } from "../../lib/projectFacts";
 import { projectRoot } from "../../lib/projectRoot";
 
-/** The project's config namespace and default stack (defined in lib/projectFacts.ts). */
-export { DEFAULT_STACK, NAMESPACE as PROJECT_NAMESPACE };
+/** The project's config namespace (defined in lib/projectFacts.ts). */
+export { NAMESPACE as PROJECT_NAMESPACE };
 
 export interface OpsContext {
   env: NodeJS.ProcessEnv;
