@@ -17,6 +17,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { configObject } from "../../lib/config/schema";
+import { sshOptionValues } from "../../lib/sshTarget";
 import { type OpsContext, PROJECT_NAMESPACE } from "../tool/context";
 import { OpsError } from "../tool/error";
 import { runCommand, tail } from "../tool/runCommand";
@@ -55,16 +56,21 @@ export function lockHostConfig(projectDir: string, stack: string): { dockerHost:
     const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
     cfg = doc?.config ?? {};
   }
-  const pick = <T>(key: "dockerHost" | "sshOpts"): T => {
-    const parsed = configObject.shape[key].safeParse(cfg[`${PROJECT_NAMESPACE}:${key}`]);
-    if (!parsed.success)
-      throw new OpsError(
-        `${file}: ${PROJECT_NAMESPACE}:${key} is invalid: ${parsed.error.issues.map((i: { message: string }) => i.message).join("; ")}`,
-        "fix it (README, Configuration reference)",
-      );
-    return parsed.data as T;
-  };
-  return { dockerHost: pick<string>("dockerHost"), sshOpts: pick<string[]>("sshOpts") };
+  const invalid = (key: string, why: string) =>
+    new OpsError(`${file}: ${PROJECT_NAMESPACE}:${key} is invalid: ${why}`, "fix it (README, Configuration reference)");
+  const dockerHost = configObject.shape.dockerHost.safeParse(cfg[`${PROJECT_NAMESPACE}:dockerHost`]);
+  if (!dockerHost.success) throw invalid("dockerHost", dockerHost.error.issues.map((i: { message: string }) => i.message).join("; "));
+  // sshOpts as the schema checks them, with this stack's allowUnsafeSshOpts (the schema's field
+  // refinement knows that flag only inside a whole-config parse, lib/config/schema.ts).
+  const raw = cfg[`${PROJECT_NAMESPACE}:sshOpts`];
+  if (raw === undefined) return { dockerHost: dockerHost.data, sshOpts: configObject.shape.sshOpts.parse(undefined) };
+  if (!Array.isArray(raw) || raw.some((o) => typeof o !== "string")) throw invalid("sshOpts", "expected a list of strings");
+  try {
+    sshOptionValues(raw as string[], cfg[`${PROJECT_NAMESPACE}:allowUnsafeSshOpts`] === true);
+  } catch (err) {
+    throw invalid("sshOpts", (err as Error).message);
+  }
+  return { dockerHost: dockerHost.data, sshOpts: raw as string[] };
 }
 
 function lockHost(ctx: OpsContext): LockHost {
