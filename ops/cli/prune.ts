@@ -5,7 +5,7 @@
 // swallows the flag and sets npm_config_dry_run=true instead. Refuses when the history holds no
 // deployed revision (it would keep nothing). Flags: --dry-run, --yes, --keep <n>, --stack <name>.
 
-import { inspectImagesById, listContainers, listImages, removeImage } from "../hemma/docker";
+import { dockerCommandLine, inspectImagesById, listContainers, listImages, removeImage } from "../hemma/docker";
 import { withHemmaLock } from "../hemma/lock";
 import { isGoodDeploy, toRecords } from "../plan/historyRecords";
 import { planPrune, revisionsToKeep } from "../plan/prune";
@@ -58,15 +58,15 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
   const cfg = await run.config();
   const n = opts.keep ?? cfg.image.keepRevisions;
   const records = toRecords(await fetchAllHistory(pulumi), PROJECT_NAMESPACE);
+  const docker = await run.docker();
   if (!records.some(isGoodDeploy)) {
     throw new OpsError(
       `the ${ctx.stack} stack's history holds no successfully deployed revision, so prune cannot tell which images are rollback targets`,
-      "deploy first (`npm run deploy`); remove images by hand only if you are sure (`ssh hemma docker image ls sir-convert-a-lot-runtime`)",
+      `deploy first (\`npm run deploy\`); remove images by hand only if you are sure (\`${dockerCommandLine(docker, ["image", "ls", cfg.image.name])}\`)`,
     );
   }
   const keep = revisionsToKeep(records, cfg.revision, n);
 
-  const docker = await run.docker();
   const [images, containers] = [await listImages(docker, cfg.image.name), await listContainers(docker)];
   const labels = await inspectImagesById(docker, [...new Set(images.map((i) => i.ID))]);
   const plan = planPrune(images, containers, keep, labels);
