@@ -67,7 +67,7 @@ export async function prune(opts: PruneOptions, ctx: OpsContext): Promise<number
   }
   const keep = revisionsToKeep(records, cfg.revision, n);
 
-  const [images, containers] = [await listImages(docker, cfg.image.name), await listContainers(docker)];
+  const [images, containers] = await Promise.all([listImages(docker, cfg.image.name), listContainers(docker)]);
   const labels = await inspectImagesById(docker, [...new Set(images.map((i) => i.ID))]);
   const plan = planPrune(images, containers, keep, labels);
   const removals = plan.filter((d) => d.action === "remove");
